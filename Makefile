@@ -1,0 +1,92 @@
+# qoslet build. `make` builds the programs, `make test` runs the unit tests,
+# `make check` runs every suite (see hack/test).
+
+CC ?= gcc
+BUILD ?= build
+PKGS := yaml-0.1 jansson libcurl libsystemd libcrypto
+TEST_PKGS := criterion
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+TEST_CFLAGS := $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
+TEST_LIBS := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror \
+	-Werror=implicit-function-declaration -Werror=missing-prototypes \
+	-Werror=strict-prototypes -Werror=shadow -Werror=format=2 -Werror=return-type \
+	-Werror=undef -Werror=vla -Wno-unused-parameter
+OPT ?= -O2 -g
+SAN ?=
+CFLAGS_ALL := -std=gnu11 $(WARN) $(OPT) $(SAN) -fno-common -fstack-protector-strong \
+	-D_GNU_SOURCE -Ipkg $(PKG_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL := $(SAN) $(LDFLAGS)
+
+LIB_SRCS := $(sort $(wildcard pkg/*/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB := $(BUILD)/libqoslet.a
+
+PROGRAMS := $(patsubst cmd/%/,$(BUILD)/%,$(sort $(dir $(wildcard cmd/*/*.c))))
+
+TEST_SRCS := $(sort $(wildcard tests/test-*.c))
+TESTS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+TEST_HELPER_SRCS := $(sort $(wildcard tests/helpers/*.c))
+TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/%.o)
+
+.PHONY: all test test-unit test-root test-vm check check-asan format format-check clean fuzz bench
+all: $(PROGRAMS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+define program_rule
+$(BUILD)/$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard cmd/$(1)/*.c)) $(LIB)
+	$$(CC) $$(LDFLAGS_ALL) -o $$@ $$^ $$(PKG_LIBS)
+endef
+$(foreach p,$(notdir $(PROGRAMS)),$(eval $(call program_rule,$(p))))
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -Itests -MMD -MP -c $< -o $@
+
+$(BUILD)/tests/test-%: $(BUILD)/tests/test-%.o $(TEST_HELPER_OBJS) $(LIB)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
+
+tests: $(TESTS) $(PROGRAMS)
+.PHONY: tests
+
+# Unit tests: no root needed.
+test test-unit: $(TESTS) $(PROGRAMS)
+	hack/run-suite unit $(BUILD)
+
+# Root integration tests on this host.
+test-root: $(TESTS) $(PROGRAMS)
+	hack/run-suite root $(BUILD)
+
+# cgroup v2 suites inside a VM (hack/vm-run).
+test-vm: $(TESTS) $(PROGRAMS)
+	hack/test-vm $(BUILD)
+
+check-asan:
+	$(MAKE) BUILD=build-asan CC=clang OPT="-O1 -g -fno-omit-frame-pointer" \
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" tests
+	ASAN_OPTIONS=detect_leaks=1 hack/run-suite unit build-asan
+	ASAN_OPTIONS=detect_leaks=1 hack/run-suite root build-asan
+
+check:
+	hack/test
+
+format:
+	clang-format -i $(LIB_SRCS) $(wildcard pkg/*/*.h cmd/*/*.c cmd/*/*.h tests/*.c tests/*.h tests/helpers/*.[ch])
+
+format-check:
+	hack/format-check
+
+clean:
+	rm -rf build build-*
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
