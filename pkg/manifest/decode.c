@@ -12,19 +12,18 @@
 enum ftype {
         F_STRING,
         F_BOOL,
-        F_INT,   /* int64_t, with range */
-        F_STRV,  /* char ** (NULL-terminated) from a list of strings */
+        F_INT, /* int64_t, with range */
+        F_STRV, /* char ** (NULL-terminated) from a list of strings */
         F_OBJECT,
         F_ARRAY, /* array of structs: pointer at offset, size_t count at count_offset */
         F_CUSTOM,
-        F_IGNORE,      /* known, meaningless on a node: silently ignored */
+        F_IGNORE, /* known, meaningless on a node: silently ignored */
         F_UNSUPPORTED, /* known, not implemented by qoslet: a warning */
 };
 
 struct objdesc;
 struct field;
-typedef void (*custom_fn)(struct dctx *c, const struct ynode *n, void *obj,
-                          const struct field *f);
+typedef void (*custom_fn)(struct dctx *c, const struct ynode *n, void *obj, const struct field *f);
 
 struct field {
         const char *key;
@@ -46,8 +45,8 @@ struct objdesc {
 
 #define NO_POS SIZE_MAX
 
-static void dctx_vadd(struct dctx *c, enum diag_severity s, unsigned line, unsigned col,
-                      const char *fmt, va_list ap)
+_printf_(5, 0) static void dctx_vadd(struct dctx *c, enum diag_severity s, unsigned line,
+                                     unsigned col, const char *fmt, va_list ap)
 {
         _cleanup_free_ char *m = NULL;
         if (vasprintf(&m, fmt, ap) < 0)
@@ -153,8 +152,7 @@ static int decode_bool(struct dctx *c, const struct ynode *n, bool *ret)
         return -EINVAL;
 }
 
-static int decode_int(struct dctx *c, const struct ynode *n, int64_t min, int64_t max,
-                      int64_t *ret)
+static int decode_int(struct dctx *c, const struct ynode *n, int64_t min, int64_t max, int64_t *ret)
 {
         if (n->kind != YNODE_SCALAR || ynode_scalar_type(n) != YSCALAR_INT) {
                 dctx_error(c, n, "expected an integer, got %s", kind_name(n));
@@ -164,8 +162,8 @@ static int decode_int(struct dctx *c, const struct ynode *n, int64_t min, int64_
         errno = 0;
         long long v = strtoll(n->value, &end, 0);
         if (errno == ERANGE || v < min || v > max) {
-                dctx_error(c, n, "integer %s out of range [%lld, %lld]", n->value,
-                           (long long)min, (long long)max);
+                dctx_error(c, n, "integer %s out of range [%lld, %lld]", n->value, (long long)min,
+                           (long long)max);
                 return -ERANGE;
         }
         if (!end || *end) {
@@ -190,8 +188,7 @@ static char **decode_strv(struct dctx *c, const struct ynode *n)
         size_t k = 0;
         for (size_t i = 0; i < n->n; i++) {
                 size_t mark = dctx_push_index(c, i);
-                char *s = ynode_is_null(n->items[i]) ? strdup("") :
-                                                       decode_string(c, n->items[i]);
+                char *s = ynode_is_null(n->items[i]) ? strdup("") : decode_string(c, n->items[i]);
                 if (s)
                         l[k++] = s;
                 dctx_pop(c, mark);
@@ -202,8 +199,7 @@ static char **decode_strv(struct dctx *c, const struct ynode *n)
 static void decode_object(struct dctx *c, const struct ynode *n, const struct objdesc *d,
                           void *obj);
 
-static void decode_array(struct dctx *c, const struct ynode *n, const struct field *f,
-                         void *obj)
+static void decode_array(struct dctx *c, const struct ynode *n, const struct field *f, void *obj)
 {
         if (ynode_is_null(n))
                 return;
@@ -227,8 +223,7 @@ static void decode_array(struct dctx *c, const struct ynode *n, const struct fie
         }
 }
 
-static void decode_field(struct dctx *c, const struct ynode *v, const struct field *f,
-                         void *obj)
+static void decode_field(struct dctx *c, const struct ynode *v, const struct field *f, void *obj)
 {
         switch (f->type) {
         case F_STRING:
@@ -283,12 +278,11 @@ static void unknown_field(struct dctx *c, const struct ynode *k)
                 dctx_warning(c, k, "unknown field, ignored");
 }
 
-static void decode_object(struct dctx *c, const struct ynode *n, const struct objdesc *d,
-                          void *obj)
+static void decode_object(struct dctx *c, const struct ynode *n, const struct objdesc *d, void *obj)
 {
         if (d->pos_offset != NO_POS)
-                *AT(obj, d->pos_offset, struct api_pos) =
-                        (struct api_pos){ .line = n->line, .column = n->column };
+                *AT(obj, d->pos_offset, struct api_pos) = (struct api_pos){ .line = n->line,
+                                                                            .column = n->column };
         if (ynode_is_null(n))
                 return;
         if (n->kind != YNODE_MAPPING) {
@@ -313,8 +307,7 @@ static void decode_object(struct dctx *c, const struct ynode *n, const struct ob
 
 /* ---- custom fields ---- */
 
-static void decode_kv_map(struct dctx *c, const struct ynode *n, void *obj,
-                          const struct field *f)
+static void decode_kv_map(struct dctx *c, const struct ynode *n, void *obj, const struct field *f)
 {
         if (ynode_is_null(n))
                 return;
@@ -332,10 +325,11 @@ static void decode_kv_map(struct dctx *c, const struct ynode *n, void *obj,
                         continue;
                 size_t mark = dctx_push_key(c, n->items[i]->value);
                 char *key = strndup(n->items[i]->value, n->items[i]->len);
-                char *val = ynode_is_null(n->items[i + 1]) ? strdup("") :
-                                                             decode_string(c, n->items[i + 1]);
+                char *val = ynode_is_null(n->items[i + 1]) ? strdup("")
+                                                           : decode_string(c, n->items[i + 1]);
                 if (key && val)
-                        l[k++] = (struct kv){ key, val,
+                        l[k++] = (struct kv){ key,
+                                              val,
                                               { n->items[i]->line, n->items[i]->column } };
                 else {
                         free(key);
@@ -493,36 +487,69 @@ static void decode_int64_list(struct dctx *c, const struct ynode *n, void *obj,
 
 /* ---- tables ---- */
 
-#define FSTR(k, T, m) { .key = k, .type = F_STRING, .offset = offsetof(T, m) }
-#define FBOOL(k, T, m) { .key = k, .type = F_BOOL, .offset = offsetof(T, m) }
-#define FBOOLH(k, T, m, h)                                                                         \
-        { .key = k, .type = F_BOOL, .offset = offsetof(T, m), .has_offset = offsetof(T, h) }
-#define FINT(k, T, m, lo, hi)                                                                      \
-        { .key = k, .type = F_INT, .offset = offsetof(T, m), .min = lo, .max = hi }
-#define FINTH(k, T, m, h, lo, hi)                                                                  \
-        {                                                                                          \
-                .key = k, .type = F_INT, .offset = offsetof(T, m), .has_offset = offsetof(T, h),  \
-                .min = lo, .max = hi                                                               \
+#define FSTR(k, T, m)                                                \
+        {                                                            \
+                .key = k, .type = F_STRING, .offset = offsetof(T, m) \
         }
-#define FSTRV(k, T, m) { .key = k, .type = F_STRV, .offset = offsetof(T, m) }
-#define FOBJ(k, T, m, d) { .key = k, .type = F_OBJECT, .offset = offsetof(T, m), .sub = &d }
-#define FARR(k, T, m, n, d)                                                                        \
-        {                                                                                          \
-                .key = k, .type = F_ARRAY, .offset = offsetof(T, m),                               \
-                .count_offset = offsetof(T, n), .sub = &d                                          \
+#define FBOOL(k, T, m)                                             \
+        {                                                          \
+                .key = k, .type = F_BOOL, .offset = offsetof(T, m) \
         }
-#define FCUST(k, T, m, fn) { .key = k, .type = F_CUSTOM, .offset = offsetof(T, m), .custom = fn }
-#define FCUSTN(k, T, m, n, fn)                                                                     \
-        {                                                                                          \
-                .key = k, .type = F_CUSTOM, .offset = offsetof(T, m),                              \
-                .count_offset = offsetof(T, n), .custom = fn                                       \
+#define FBOOLH(k, T, m, h)                                                                       \
+        {                                                                                        \
+                .key = k, .type = F_BOOL, .offset = offsetof(T, m), .has_offset = offsetof(T, h) \
         }
-#define FIGN(k) { .key = k, .type = F_IGNORE }
-#define FUNSUP(k) { .key = k, .type = F_UNSUPPORTED }
-#define FEND { .key = NULL }
-#define DESC(nm, T, fl) { .name = nm, .size = sizeof(T), .pos_offset = NO_POS, .fields = fl }
-#define DESC_POS(nm, T, fl)                                                                        \
-        { .name = nm, .size = sizeof(T), .pos_offset = offsetof(T, pos), .fields = fl }
+#define FINT(k, T, m, lo, hi)                                                           \
+        {                                                                               \
+                .key = k, .type = F_INT, .offset = offsetof(T, m), .min = lo, .max = hi \
+        }
+#define FINTH(k, T, m, h, lo, hi)                                                                \
+        {                                                                                        \
+                .key = k, .type = F_INT, .offset = offsetof(T, m), .has_offset = offsetof(T, h), \
+                .min = lo, .max = hi                                                             \
+        }
+#define FSTRV(k, T, m)                                             \
+        {                                                          \
+                .key = k, .type = F_STRV, .offset = offsetof(T, m) \
+        }
+#define FOBJ(k, T, m, d)                                                        \
+        {                                                                       \
+                .key = k, .type = F_OBJECT, .offset = offsetof(T, m), .sub = &d \
+        }
+#define FARR(k, T, m, n, d)                                          \
+        {                                                            \
+                .key = k, .type = F_ARRAY, .offset = offsetof(T, m), \
+                .count_offset = offsetof(T, n), .sub = &d            \
+        }
+#define FCUST(k, T, m, fn)                                                         \
+        {                                                                          \
+                .key = k, .type = F_CUSTOM, .offset = offsetof(T, m), .custom = fn \
+        }
+#define FCUSTN(k, T, m, n, fn)                                        \
+        {                                                             \
+                .key = k, .type = F_CUSTOM, .offset = offsetof(T, m), \
+                .count_offset = offsetof(T, n), .custom = fn          \
+        }
+#define FIGN(k)                            \
+        {                                  \
+                .key = k, .type = F_IGNORE \
+        }
+#define FUNSUP(k)                               \
+        {                                       \
+                .key = k, .type = F_UNSUPPORTED \
+        }
+#define FEND                \
+        {                   \
+                .key = NULL \
+        }
+#define DESC(nm, T, fl)                                                           \
+        {                                                                         \
+                .name = nm, .size = sizeof(T), .pos_offset = NO_POS, .fields = fl \
+        }
+#define DESC_POS(nm, T, fl)                                                                 \
+        {                                                                                   \
+                .name = nm, .size = sizeof(T), .pos_offset = offsetof(T, pos), .fields = fl \
+        }
 
 static const struct field resources_fields[] = {
         FCUST("requests", struct resources, requests, decode_resource_list),
@@ -573,8 +600,7 @@ static const struct field field_ref_fields[] = {
 };
 static const struct objdesc field_ref_desc = DESC("fieldRef", struct field_ref, field_ref_fields);
 
-static void decode_divisor(struct dctx *c, const struct ynode *n, void *obj,
-                           const struct field *f)
+static void decode_divisor(struct dctx *c, const struct ynode *n, void *obj, const struct field *f)
 {
         struct quantity q;
         const char *reason = NULL;
@@ -593,8 +619,8 @@ static const struct field resource_ref_fields[] = {
         FCUST("divisor", struct field_ref, divisor, decode_divisor),
         FEND,
 };
-static const struct objdesc resource_ref_desc =
-        DESC("resourceFieldRef", struct field_ref, resource_ref_fields);
+static const struct objdesc resource_ref_desc = DESC("resourceFieldRef", struct field_ref,
+                                                     resource_ref_fields);
 
 static void set_env_source(struct dctx *c, const struct ynode *n, struct env_var *e,
                            enum env_source_kind kind, const char *ref)
@@ -762,8 +788,7 @@ static const struct field sleep_fields[] = {
 static const struct objdesc sleep_desc = DESC("sleep", struct handler, sleep_fields);
 
 /* The handler's action keys sit in the probe or lifecycle handler mapping itself. */
-static void decode_action(struct dctx *c, const struct ynode *n, void *obj,
-                          const struct field *f)
+static void decode_action(struct dctx *c, const struct ynode *n, void *obj, const struct field *f)
 {
         struct handler *h = AT(obj, f->offset, struct handler);
         static const struct {
@@ -813,8 +838,7 @@ static const struct field probe_fields[] = {
 };
 static const struct objdesc probe_desc = DESC_POS("probe", struct probe, probe_fields);
 
-static void decode_probe(struct dctx *c, const struct ynode *n, void *obj,
-                         const struct field *f)
+static void decode_probe(struct dctx *c, const struct ynode *n, void *obj, const struct field *f)
 {
         struct probe *p = AT(obj, f->offset, struct probe);
         p->present = !ynode_is_null(n);
@@ -828,8 +852,8 @@ static const struct field lifecycle_handler_fields[] = {
         FACTION("sleep", struct handler, kind),
         FEND,
 };
-static const struct objdesc lifecycle_handler_desc =
-        DESC("handler", struct handler, lifecycle_handler_fields);
+static const struct objdesc lifecycle_handler_desc = DESC("handler", struct handler,
+                                                          lifecycle_handler_fields);
 
 static const struct field lifecycle_fields[] = {
         FOBJ("postStart", struct lifecycle, post_start, lifecycle_handler_desc),
@@ -846,16 +870,16 @@ static const struct field capabilities_fields[] = {
         FSTRV("drop", struct capabilities, drop),
         FEND,
 };
-static const struct objdesc capabilities_desc =
-        DESC("capabilities", struct capabilities, capabilities_fields);
+static const struct objdesc capabilities_desc = DESC("capabilities", struct capabilities,
+                                                     capabilities_fields);
 
 static const struct field seccomp_fields[] = {
         FCUST("type", struct seccomp_profile, type, decode_seccomp_type),
         FSTR("localhostProfile", struct seccomp_profile, localhost_profile),
         FEND,
 };
-static const struct objdesc seccomp_desc =
-        DESC_POS("seccompProfile", struct seccomp_profile, seccomp_fields);
+static const struct objdesc seccomp_desc = DESC_POS("seccompProfile", struct seccomp_profile,
+                                                    seccomp_fields);
 
 static const struct field sysctl_fields[] = {
         FSTR("name", struct sysctl, name),
@@ -864,14 +888,13 @@ static const struct field sysctl_fields[] = {
 };
 static const struct objdesc sysctl_desc = DESC_POS("sysctl", struct sysctl, sysctl_fields);
 
-#define SECURITY_COMMON_FIELDS                                                                     \
-        FINTH("runAsUser", struct security_context, run_as_user, has_run_as_user, 0,           \
-              INT32_MAX),                                                                          \
-                FINTH("runAsGroup", struct security_context, run_as_group, has_run_as_group, 0, \
-                      INT32_MAX),                                                                  \
-                FBOOLH("runAsNonRoot", struct security_context, run_as_non_root,                  \
-                       has_run_as_non_root),                                                       \
-                FOBJ("seccompProfile", struct security_context, seccomp, seccomp_desc),         \
+#define SECURITY_COMMON_FIELDS                                                                   \
+        FINTH("runAsUser", struct security_context, run_as_user, has_run_as_user, 0, INT32_MAX), \
+                FINTH("runAsGroup", struct security_context, run_as_group, has_run_as_group, 0,  \
+                      INT32_MAX),                                                                \
+                FBOOLH("runAsNonRoot", struct security_context, run_as_non_root,                 \
+                       has_run_as_non_root),                                                     \
+                FOBJ("seccompProfile", struct security_context, seccomp, seccomp_desc),          \
                 FUNSUP("seLinuxOptions"), FUNSUP("windowsOptions"), FUNSUP("appArmorProfile"),   \
                 FUNSUP("seLinuxChangePolicy")
 
@@ -886,8 +909,8 @@ static const struct field container_security_fields[] = {
         FSTR("procMount", struct security_context, proc_mount),
         FEND,
 };
-static const struct objdesc container_security_desc =
-        DESC_POS("securityContext", struct security_context, container_security_fields);
+static const struct objdesc container_security_desc = DESC_POS(
+        "securityContext", struct security_context, container_security_fields);
 
 static const struct field pod_security_fields[] = {
         SECURITY_COMMON_FIELDS,
@@ -899,11 +922,11 @@ static const struct field pod_security_fields[] = {
         FUNSUP("supplementalGroupsPolicy"),
         FEND,
 };
-static const struct objdesc pod_security_desc =
-        DESC_POS("securityContext", struct security_context, pod_security_fields);
+static const struct objdesc pod_security_desc = DESC_POS("securityContext", struct security_context,
+                                                         pod_security_fields);
 
-static void decode_security(struct dctx *c, const struct ynode *n, void *obj,
-                            const struct field *f, const struct objdesc *d)
+static void decode_security(struct dctx *c, const struct ynode *n, void *obj, const struct field *f,
+                            const struct objdesc *d)
 {
         struct security_context *s = AT(obj, f->offset, struct security_context);
         s->present = !ynode_is_null(n);
@@ -924,6 +947,16 @@ static void decode_pod_security(struct dctx *c, const struct ynode *n, void *obj
 
 /* ---- containers ---- */
 
+/* stdin and tty need an attach path qoslet does not have: only `true` deserves a warning. */
+static void decode_unsupported_true(struct dctx *c, const struct ynode *n, void *obj,
+                                    const struct field *f)
+{
+        bool *b = AT(obj, f->offset, bool);
+        if (ynode_is_null(n) || decode_bool(c, n, b) < 0 || !*b)
+                return;
+        dctx_warning(c, n, "field not supported by qoslet, ignored");
+}
+
 static const struct field container_fields[] = {
         FSTR("name", struct container, name),
         FSTR("image", struct container, image),
@@ -942,8 +975,8 @@ static const struct field container_fields[] = {
         FOBJ("lifecycle", struct container, lifecycle, lifecycle_desc),
         FCUST("securityContext", struct container, security, decode_container_security),
         FCUST("restartPolicy", struct container, restart_policy, decode_restart_policy),
-        FBOOL("stdin", struct container, stdin_open),
-        FBOOL("tty", struct container, tty),
+        FCUST("stdin", struct container, stdin_open, decode_unsupported_true),
+        FCUST("tty", struct container, tty, decode_unsupported_true),
         FSTR("terminationMessagePath", struct container, termination_message_path),
         FIGN("terminationMessagePolicy"),
         FIGN("stdinOnce"),
@@ -952,7 +985,8 @@ static const struct field container_fields[] = {
         FUNSUP("restartPolicyRules"),
         FEND,
 };
-static const struct objdesc container_desc = DESC_POS("container", struct container, container_fields);
+static const struct objdesc container_desc = DESC_POS("container", struct container,
+                                                      container_fields);
 
 /* ---- volumes ---- */
 
@@ -1117,7 +1151,8 @@ static const struct field host_alias_fields[] = {
         FSTRV("hostnames", struct host_alias, hostnames),
         FEND,
 };
-static const struct objdesc host_alias_desc = DESC("hostAlias", struct host_alias, host_alias_fields);
+static const struct objdesc host_alias_desc = DESC("hostAlias", struct host_alias,
+                                                   host_alias_fields);
 
 struct name_ref {
         char *name;
@@ -1149,8 +1184,7 @@ static void decode_pull_secrets(struct dctx *c, const struct ynode *n, void *obj
 
 static const struct field spec_fields[] = {
         FARR("containers", struct pod_spec, containers, n_containers, container_desc),
-        FARR("initContainers", struct pod_spec, init_containers, n_init_containers,
-             container_desc),
+        FARR("initContainers", struct pod_spec, init_containers, n_init_containers, container_desc),
         FARR("volumes", struct pod_spec, volumes, n_volumes, volume_desc),
         FCUST("resources", struct pod_spec, resources, decode_resources),
         FCUST("restartPolicy", struct pod_spec, restart_policy, decode_restart_policy),
@@ -1215,8 +1249,8 @@ static const struct field metadata_fields[] = {
         FIGN("deletionGracePeriodSeconds"),
         FEND,
 };
-static const struct objdesc metadata_desc =
-        DESC_POS("metadata", struct pod_metadata, metadata_fields);
+static const struct objdesc metadata_desc = DESC_POS("metadata", struct pod_metadata,
+                                                     metadata_fields);
 
 static const struct field pod_fields[] = {
         FIGN("apiVersion"),

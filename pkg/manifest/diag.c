@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "basic/strbuf.h"
@@ -64,7 +65,10 @@ char *diag_format(const struct diag *d)
         if (d->line > 0)
                 strbuf_printf(&sb, ":%u:%u", d->line, d->column);
         strbuf_append(&sb, ": ");
-        if (d->path[0])
+        /* "metadata.name is required" already names its field */
+        size_t pl = strlen(d->path);
+        bool named = pl > 0 && strncmp(d->message, d->path, pl) == 0 && d->message[pl] == ' ';
+        if (d->path[0] && !named)
                 strbuf_printf(&sb, "%s: ", d->path);
         strbuf_append(&sb, d->message);
         return strbuf_steal(&sb);

@@ -66,8 +66,8 @@ static void name_and_uid(struct decode_state *st, struct pod *p, const struct yn
         size_t clen = 0;
         _cleanup_free_ char *canon = manifest_canonical(item, &clen);
         if (canon)
-                p->config_hash = manifest_compute_uid(node ? node : "", st->source, doc, idx,
-                                                      canon, clen);
+                p->config_hash = manifest_compute_uid(node ? node : "", st->source, doc, idx, canon,
+                                                      clen);
         if (!p->metadata.uid && p->config_hash)
                 p->metadata.uid = strdup(p->config_hash);
         free(p->spec.node_name);
@@ -126,8 +126,8 @@ static void decode_list(struct decode_state *st, const struct ynode *root, bool 
                 } else if (scalar_is(kind, "Pod") || (pod_list && !kind))
                         decode_item(st, it, prefix, doc, (unsigned)i);
                 else
-                        (void)diag_add(st->diags, DIAG_NOTICE, st->display, it->line,
-                                       it->column, prefix, "skipping kind \"%s\": not a Pod",
+                        (void)diag_add(st->diags, DIAG_NOTICE, st->display, it->line, it->column,
+                                       prefix, "skipping kind \"%s\": not a Pod",
                                        kind && kind->kind == YNODE_SCALAR ? kind->value : "");
         }
 }
@@ -148,8 +148,8 @@ static void decode_document(struct decode_state *st, const struct ydoc *d, unsig
         else if (scalar_is(kind, "PodList") || scalar_is(kind, "List"))
                 decode_list(st, root, scalar_is(kind, "PodList"), doc);
         else if (ynode_is_null(kind)) {
-                (void)diag_add(st->diags, DIAG_ERROR, st->display, root->line, root->column,
-                               "kind", "kind is required");
+                (void)diag_add(st->diags, DIAG_ERROR, st->display, root->line, root->column, "kind",
+                               "kind is required");
                 st->n_errors++;
         } else
                 (void)diag_add(st->diags, DIAG_NOTICE, st->display, kind->line, kind->column,
@@ -158,11 +158,9 @@ static void decode_document(struct decode_state *st, const struct ydoc *d, unsig
 }
 
 int manifest_decode(const char *buf, size_t len, const char *display, const char *source,
-                    const struct manifest_options *o, struct pod_list *ret,
-                    struct diag_list *diags)
+                    const struct manifest_options *o, struct pod_list *ret, struct diag_list *diags)
 {
-        struct decode_state st = { .opts = o, .display = display, .source = source,
-                                   .diags = diags };
+        struct decode_state st = { .opts = o, .display = display, .source = source, .diags = diags };
         _cleanup_(ystream_freep) struct ystream *s = NULL;
         _cleanup_qerr_ struct qerr *e = NULL;
         unsigned line = 0, col = 0;
@@ -233,7 +231,8 @@ int manifest_list_dir(const char *dir, char ***ret, struct qerr **err)
                 if (de->d_name[0] == '.')
                         continue;
                 char *p = NULL;
-                if (asprintf(&p, "%s/%s", dir, de->d_name) < 0)
+                if (asprintf(&p, "%s%s%s", dir, dir[0] && dir[strlen(dir) - 1] == '/' ? "" : "/",
+                             de->d_name) < 0)
                         return qerr_set(err, ENOMEM, "list '%s'", dir);
                 struct stat st;
                 if (stat(p, &st) < 0 || !S_ISREG(st.st_mode)) {

@@ -16,7 +16,7 @@
 
 struct manifest_options {
         const char *node_name; /* lowercased for the name suffix */
-        bool strict;           /* unknown fields are errors */
+        bool strict; /* unknown fields are errors */
 };
 
 struct pod_list {

@@ -93,11 +93,10 @@ static void check_name(struct dctx *c, struct api_pos pos, const char *key, cons
         if (!v || !*v)
                 dctx_error_pos(c, pos, "%s is required", c->path.buf);
         else if (subdomain ? !is_dns1123_subdomain(v) : !is_dns1123_label(v))
-                dctx_error_pos(c, pos,
-                               "invalid name \"%s\": must be a lowercase RFC 1123 %s (%s)", v,
-                               subdomain ? "subdomain" : "label",
-                               subdomain ? "at most 253 characters of [a-z0-9-.]" :
-                                           "at most 63 characters of [a-z0-9-]");
+                dctx_error_pos(c, pos, "invalid name \"%s\": must be a lowercase RFC 1123 %s (%s)",
+                               v, subdomain ? "subdomain" : "label",
+                               subdomain ? "at most 253 characters of [a-z0-9-.]"
+                                         : "at most 63 characters of [a-z0-9-]");
         dctx_pop(c, mark);
 }
 
@@ -142,10 +141,9 @@ static void check_resource_list(struct dctx *c, const struct resource_list *l, c
                 if (!is_standard_resource(e->name, pod_level) && !is_extended_resource(e->name))
                         dctx_error_pos(c, e->pos, "invalid resource name \"%s\"", e->name);
                 else if (quantity_is_negative(&e->value))
-                        dctx_error_pos(c, e->pos, "quantity \"%s\" must not be negative",
-                                       e->text);
-                else if ((cpu ? quantity_milli_value(&e->value, &v) :
-                                quantity_value(&e->value, &v)) < 0)
+                        dctx_error_pos(c, e->pos, "quantity \"%s\" must not be negative", e->text);
+                else if ((cpu ? quantity_milli_value(&e->value, &v)
+                              : quantity_value(&e->value, &v)) < 0)
                         dctx_error_pos(c, e->pos, "quantity \"%s\" is too large", e->text);
                 dctx_pop(c, m2);
         }
@@ -164,7 +162,8 @@ static void check_resources(struct dctx *c, const struct resources *r, bool pod_
                         continue;
                 size_t m2 = dctx_push_key(c, "requests");
                 size_t m3 = dctx_push_key(c, req->name);
-                dctx_error_pos(c, req->pos, "request \"%s\" must be less than or equal to %s limit \"%s\"",
+                dctx_error_pos(c, req->pos,
+                               "request \"%s\" must be less than or equal to %s limit \"%s\"",
                                req->text, req->name, lim->text);
                 dctx_pop(c, m3);
                 dctx_pop(c, m2);
@@ -293,8 +292,7 @@ static void check_mounts(struct dctx *c, const struct pod *pod, const struct con
                 else if (has_dotdot(m->mount_path))
                         dctx_error_pos(c, m->pos, "mountPath must not contain '..'");
                 if (m->sub_path && (m->sub_path[0] == '/' || has_dotdot(m->sub_path)))
-                        dctx_error_pos(c, m->pos,
-                                       "subPath must be a relative path without '..'");
+                        dctx_error_pos(c, m->pos, "subPath must be a relative path without '..'");
                 dctx_pop(c, m2);
                 dctx_pop(c, m1);
         }
@@ -313,8 +311,7 @@ static void check_env(struct dctx *c, const struct container *ct)
                 else
                         for (const char *p = e->name; *p; p++)
                                 if (*p < 32 || *p > 126) {
-                                        dctx_error_pos(c, e->pos,
-                                                       "name must be printable ASCII");
+                                        dctx_error_pos(c, e->pos, "name must be printable ASCII");
                                         break;
                                 }
                 if (e->has_value && e->source != ENV_SOURCE_NONE)
@@ -336,8 +333,9 @@ static void check_container(struct dctx *c, const struct pod *p, const struct co
         if (ct->restart_policy != RESTART_POLICY_UNSET &&
             (!init || ct->restart_policy != RESTART_POLICY_ALWAYS)) {
                 size_t mark = dctx_push_key(c, "restartPolicy");
-                dctx_error_pos(c, ct->pos, "only init containers may set restartPolicy, and only "
-                                           "to \"Always\" (a sidecar)");
+                dctx_error_pos(c, ct->pos,
+                               "only init containers may set restartPolicy, and only "
+                               "to \"Always\" (a sidecar)");
                 dctx_pop(c, mark);
         }
         check_resources(c, &ct->resources, false);
@@ -345,8 +343,8 @@ static void check_container(struct dctx *c, const struct pod *p, const struct co
         check_env(c, ct);
         check_mounts(c, p, ct);
         bool sidecar = container_is_sidecar(ct);
-        if (init && !sidecar && (ct->liveness.present || ct->readiness.present ||
-                                 ct->startup.present))
+        if (init && !sidecar &&
+            (ct->liveness.present || ct->readiness.present || ct->startup.present))
                 dctx_error_pos(c, ct->pos, "init containers may not have probes");
         check_probe(c, &ct->liveness, "livenessProbe", true);
         check_probe(c, &ct->readiness, "readinessProbe", false);
@@ -382,18 +380,18 @@ static void check_unique_names(struct dctx *c, const struct pod *p)
         size_t total = p->spec.n_init_containers + p->spec.n_containers;
         for (size_t i = 0; i < total; i++) {
                 bool init_i = i < p->spec.n_init_containers;
-                const struct container *a = init_i ? &p->spec.init_containers[i] :
-                                                     &p->spec.containers[i - p->spec.n_init_containers];
+                const struct container *a =
+                        init_i ? &p->spec.init_containers[i]
+                               : &p->spec.containers[i - p->spec.n_init_containers];
                 for (size_t j = 0; a->name && j < i; j++) {
                         bool init_j = j < p->spec.n_init_containers;
                         const struct container *b =
-                                init_j ? &p->spec.init_containers[j] :
-                                         &p->spec.containers[j - p->spec.n_init_containers];
+                                init_j ? &p->spec.init_containers[j]
+                                       : &p->spec.containers[j - p->spec.n_init_containers];
                         if (!b->name || strcmp(a->name, b->name) != 0)
                                 continue;
                         size_t m1 = dctx_push_key(c, init_i ? "initContainers" : "containers");
-                        size_t m2 = dctx_push_index(
-                                c, init_i ? i : i - p->spec.n_init_containers);
+                        size_t m2 = dctx_push_index(c, init_i ? i : i - p->spec.n_init_containers);
                         size_t m3 = dctx_push_key(c, "name");
                         dctx_error_pos(c, a->pos, "duplicate container name \"%s\"", a->name);
                         dctx_pop(c, m3);
@@ -426,10 +424,11 @@ static void check_volume(struct dctx *c, const struct pod *p, size_t i)
                  quantity_is_negative(&v->size_limit))
                 dctx_error_pos(c, v->pos, "sizeLimit must not be negative");
         else if (v->kind == VOLUME_HOST_PATH) {
-                static const char *const types[] = { "",          "DirectoryOrCreate",
-                                                     "Directory", "FileOrCreate",
-                                                     "File",      "Socket",
-                                                     "CharDevice", "BlockDevice", NULL };
+                static const char *const types[] = { "",           "DirectoryOrCreate",
+                                                     "Directory",  "FileOrCreate",
+                                                     "File",       "Socket",
+                                                     "CharDevice", "BlockDevice",
+                                                     NULL };
                 bool ok = false;
                 for (const char *const *t = types; *t; t++)
                         ok |= v->host_path_type && strcmp(*t, v->host_path_type) == 0;
@@ -442,8 +441,9 @@ static void check_volume(struct dctx *c, const struct pod *p, size_t i)
                                        v->host_path_type ? v->host_path_type : "");
         } else if (v->kind == VOLUME_DOWNWARD_API)
                 (void)diag_add(c->diags, DIAG_WARNING, c->file, v->pos.line, v->pos.column,
-                               c->path.buf, "downwardAPI volumes are not supported by qoslet "
-                                            "yet: the volume is an empty directory");
+                               c->path.buf,
+                               "downwardAPI volumes are not supported by qoslet "
+                               "yet: the volume is an empty directory");
         dctx_pop(c, mark);
 }
 
@@ -481,7 +481,7 @@ static void check_api_refs(struct dctx *c, const struct pod *p)
                               s->service_account_name);
                 count++;
         }
-        STRV_FOREACH(ps, s->image_pull_secrets) {
+        STRV_FOREACH (ps, s->image_pull_secrets) {
                 strbuf_printf(&sb, "%ssecret \"%s\" (imagePullSecrets)", count ? "; " : "", *ps);
                 count++;
         }
@@ -489,7 +489,7 @@ static void check_api_refs(struct dctx *c, const struct pod *p)
                                &count);
         collect_container_refs(s->containers, s->n_containers, "containers", &sb, &count);
         for (size_t i = 0; i < s->n_volumes; i++)
-                STRV_FOREACH(r, s->volumes[i].refs) {
+                STRV_FOREACH (r, s->volumes[i].refs) {
                         strbuf_printf(&sb, "%s%s (volumes[%zu])", count ? "; " : "", *r, i);
                         count++;
                 }

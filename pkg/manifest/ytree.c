@@ -191,10 +191,12 @@ static const struct ynode *find_duplicate_key(const struct frame *f)
                 if (keys[i]->kind == YNODE_SCALAR && cmp_key_ptr(&keys[i - 1], &keys[i]) == 0) {
                         /* report the later one in the file */
                         const struct ynode *k = keys[i]->line > keys[i - 1]->line ||
-                                                                (keys[i]->line == keys[i - 1]->line &&
-                                                                 keys[i]->column > keys[i - 1]->column) ?
-                                                        keys[i] :
-                                                        keys[i - 1];
+                                                                (keys[i]->line ==
+                                                                         keys[i - 1]->line &&
+                                                                 keys[i]->column >
+                                                                         keys[i - 1]->column)
+                                                        ? keys[i]
+                                                        : keys[i - 1];
                         if (!dup || k->line < dup->line)
                                 dup = k;
                 }
@@ -245,8 +247,7 @@ static int on_scalar(struct builder *b, const yaml_event_t *ev, struct qerr **er
         struct ynode *n = new_node(b, YNODE_SCALAR, &ev->start_mark);
         if (!n)
                 return qerr_set(err, ENOMEM, "build yaml tree");
-        n->value = arena_strndup(b->s, (const char *)ev->data.scalar.value,
-                                 ev->data.scalar.length);
+        n->value = arena_strndup(b->s, (const char *)ev->data.scalar.value, ev->data.scalar.length);
         if (!n->value)
                 return qerr_set(err, ENOMEM, "build yaml tree");
         n->len = ev->data.scalar.length;
@@ -292,8 +293,8 @@ static int on_start(struct builder *b, const yaml_event_t *ev, enum ynode_kind k
         struct ynode *n = new_node(b, kind, &ev->start_mark);
         if (!n)
                 return qerr_set(err, ENOMEM, "build yaml tree");
-        const yaml_char_t *anchor = kind == YNODE_MAPPING ? ev->data.mapping_start.anchor :
-                                                            ev->data.sequence_start.anchor;
+        const yaml_char_t *anchor = kind == YNODE_MAPPING ? ev->data.mapping_start.anchor
+                                                          : ev->data.sequence_start.anchor;
         struct frame *f = &b->stack[b->depth++];
         *f = (struct frame){ .node = n };
         if (anchor) {
@@ -491,9 +492,9 @@ static bool is_yaml11_int(const char *s, size_t n)
 
 static bool is_yaml11_float(const char *s, size_t n)
 {
-        static const char *const special[] = { ".inf", ".Inf", ".INF",  "-.inf", "-.Inf",
+        static const char *const special[] = { ".inf",  ".Inf",  ".INF",  "-.inf", "-.Inf",
                                                "-.INF", "+.inf", "+.Inf", "+.INF", ".nan",
-                                               ".NaN", ".NAN", NULL };
+                                               ".NaN",  ".NAN",  NULL };
         if (str_in(s, n, special))
                 return true;
         const char *p = s, *end = s + n;
@@ -520,10 +521,10 @@ static bool is_yaml11_float(const char *s, size_t n)
 enum yscalar_type ynode_scalar_type(const struct ynode *n)
 {
         static const char *const nulls[] = { "", "~", "null", "Null", "NULL", NULL };
-        static const char *const bools[] = { "y",    "Y",    "yes", "Yes",   "YES",   "n",
-                                             "N",    "no",   "No",  "NO",    "true",  "True",
-                                             "TRUE", "false", "False", "FALSE", "on", "On",
-                                             "ON",   "off",  "Off", "OFF",   NULL };
+        static const char *const bools[] = { "y",    "Y",     "yes",   "Yes",   "YES",  "n",
+                                             "N",    "no",    "No",    "NO",    "true", "True",
+                                             "TRUE", "false", "False", "FALSE", "on",   "On",
+                                             "ON",   "off",   "Off",   "OFF",   NULL };
         if (n->kind != YNODE_SCALAR || !n->plain)
                 return YSCALAR_STRING;
         if (str_in(n->value, n->len, nulls))

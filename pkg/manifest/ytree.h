@@ -23,9 +23,9 @@ enum ynode_kind {
 struct ynode {
         enum ynode_kind kind;
         unsigned line, column; /* 1-based */
-        bool plain;            /* a plain (unquoted, untagged) scalar: its type is resolved */
-        bool tagged_str;       /* an explicit !!str tag */
-        size_t expanded;       /* nodes in this subtree with aliases expanded (saturating) */
+        bool plain; /* a plain (unquoted, untagged) scalar: its type is resolved */
+        bool tagged_str; /* an explicit !!str tag */
+        size_t expanded; /* nodes in this subtree with aliases expanded (saturating) */
         /* scalar */
         const char *value;
         size_t len;

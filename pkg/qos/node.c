@@ -9,12 +9,6 @@
 
 #define HUGEPAGES_DIR "/sys/kernel/mm/hugepages"
 
-static void closedirp(DIR **d)
-{
-        if (*d)
-                (void)closedir(*d);
-}
-
 void node_info_done(struct node_info *n)
 {
         free(n->hugepage_sizes);
