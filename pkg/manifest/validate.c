@@ -86,11 +86,23 @@ bool is_iana_svc_name(const char *s)
         return letter;
 }
 
+/* A field the decoder already refused (a wrong type) is not also reported missing. */
+static bool has_error_at(const struct dctx *c)
+{
+        for (size_t i = 0; i < c->diags->n; i++)
+                if (c->diags->items[i].severity == DIAG_ERROR &&
+                    strcmp(c->diags->items[i].path, c->path.buf ? c->path.buf : "") == 0)
+                        return true;
+        return false;
+}
+
 static void check_name(struct dctx *c, struct api_pos pos, const char *key, const char *v,
                        bool subdomain)
 {
         size_t mark = dctx_push_key(c, key);
-        if (!v || !*v)
+        if ((!v || !*v) && has_error_at(c))
+                ;
+        else if (!v || !*v)
                 dctx_error_pos(c, pos, "%s is required", c->path.buf);
         else if (subdomain ? !is_dns1123_subdomain(v) : !is_dns1123_label(v))
                 dctx_error_pos(c, pos, "invalid name \"%s\": must be a lowercase RFC 1123 %s (%s)",
