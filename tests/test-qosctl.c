@@ -177,3 +177,38 @@ Test(qosctl, config_file_and_flags_override_it)
         json_decref(j);
         unlink(path);
 }
+
+/* The example manifests say in their comments what a user should see: keep them true. */
+Test(qosctl, example_manifests)
+{
+        static const struct {
+                const char *name, *class;
+        } want[] = {
+                { "besteffort-node1", "BestEffort" },
+                { "burstable-node1", "Burstable" },
+                { "crash-loop-node1", "BestEffort" },
+                { "guaranteed-node1", "Guaranteed" },
+                { "init-and-sidecar-node1", "Burstable" },
+                { "memory-hog-node1", "Guaranteed" },
+                { "pod-level-node1", "Guaranteed" },
+                { "shared-namespaces-node1", "BestEffort" },
+        };
+        int status;
+        json_t *j = plan_json("manifests", &status);
+        cr_assert_eq(status, 0);
+        cr_assert_eq(json_array_size(json_object_get(j, "warnings")), 0);
+        json_t *pods = json_object_get(j, "pods");
+        cr_assert_eq(json_array_size(pods), ELEMENTSOF(want));
+        for (size_t i = 0; i < ELEMENTSOF(want); i++) {
+                json_t *p = json_array_get(pods, i);
+                cr_expect_str_eq(json_string_value(json_object_get(p, "name")), want[i].name);
+                cr_expect_str_eq(json_string_value(json_object_get(p, "qosClass")), want[i].class);
+        }
+        json_t *pl = json_object_get(json_array_get(pods, 6), "v2");
+        cr_expect_str_eq(json_string_value(json_object_get(pl, "pids.max")), "256");
+        cr_expect_str_eq(json_string_value(json_object_get(pl, "cpu.max")), "20000 100000");
+        json_t *g = json_object_get(json_array_get(pods, 3), "containers");
+        cr_expect_eq(json_integer_value(json_object_get(json_array_get(g, 0), "oomScoreAdj")),
+                     -997);
+        json_decref(j);
+}
