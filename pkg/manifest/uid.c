@@ -14,15 +14,7 @@ static void canon_node(struct strbuf *sb, const struct ynode *n);
 
 static int cmp_pairs(const void *a, const void *b)
 {
-        const struct ynode *const *x = a, *const *y = b;
-        const struct ynode *kx = x[0], *ky = y[0];
-        if (kx->kind != YNODE_SCALAR || ky->kind != YNODE_SCALAR)
-                return (int)kx->kind - (int)ky->kind;
-        size_t n = MIN(kx->len, ky->len);
-        int c = memcmp(kx->value, ky->value, n);
-        if (c != 0)
-                return c;
-        return kx->len < ky->len ? -1 : kx->len > ky->len;
+        return ynode_key_cmp(*(const struct ynode *const *)a, *(const struct ynode *const *)b);
 }
 
 static void canon_mapping(struct strbuf *sb, const struct ynode *n)

@@ -161,9 +161,8 @@ static int register_anchor(struct builder *b, const char *name, struct ynode *n)
         return 0;
 }
 
-static int cmp_key_ptr(const void *a, const void *b)
+int ynode_key_cmp(const struct ynode *x, const struct ynode *y)
 {
-        const struct ynode *x = *(struct ynode *const *)a, *y = *(struct ynode *const *)b;
         if (x->kind != YNODE_SCALAR || y->kind != YNODE_SCALAR)
                 return (int)x->kind - (int)y->kind;
         size_t n = MIN(x->len, y->len);
@@ -171,6 +170,11 @@ static int cmp_key_ptr(const void *a, const void *b)
         if (c != 0)
                 return c;
         return x->len < y->len ? -1 : x->len > y->len;
+}
+
+static int cmp_key_ptr(const void *a, const void *b)
+{
+        return ynode_key_cmp(*(struct ynode *const *)a, *(struct ynode *const *)b);
 }
 
 /* The kubelet keeps the last of duplicate keys; qoslet refuses them, since the user cannot

@@ -52,6 +52,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct ystream *, ystream_free)
 size_t ystream_n_docs(const struct ystream *s);
 const struct ydoc *ystream_doc(const struct ystream *s, size_t i);
 
+/* Orders scalar keys by their bytes (collections after scalars). */
+int ynode_key_cmp(const struct ynode *x, const struct ynode *y);
+
 /* Value of key in a mapping node, or NULL. */
 const struct ynode *ynode_get(const struct ynode *map, const char *key);
 
