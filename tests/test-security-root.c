@@ -529,8 +529,16 @@ static int mask_child(void *arg)
         if (fd >= 0)
                 close(fd);
         struct utsname u;
-        strbuf_printf(&out, "hostname_set=%d\n",
+        strbuf_printf(&out, "hostname_set=%d ",
                       set && uname(&u) == 0 && strcmp(u.nodename, "qoslet-sec") == 0);
+        /* Sysctls must be written before /proc/sys turns read-only. */
+        struct sec_sysctl sc = { .name = (char *)"kernel.hostname", .value = (char *)"late" };
+        struct sec_plan late = { .sysctls = &sc, .n_sysctls = 1 };
+        r = sec_apply_sysctls(&late, AT("/proc"), &e);
+        strbuf_printf(&out, "late_sysctl=%d\n", r);
+        if (r < 0)
+                fprintf(stderr, "late sysctl: %s\n", qerr_msg(e));
+        qerr_free(e);
 #undef AT
         fputs(out.buf, stdout);
         return 0;
@@ -592,6 +600,7 @@ Test(security_root, masked_paths)
         cr_expect(strstr(out, "firmware=0-tmpfs "), "%s", out);
         cr_expect(strstr(out, "acpi=0-tmpfs "), "%s", out);
         cr_expect(strstr(out, "hostname_set=0"), "%s", out);
+        cr_expect(strstr(out, "late_sysctl=-30"), "EROFS: %s", out);
 }
 
 Test(security_root, privileged_masks_nothing)
@@ -604,6 +613,7 @@ Test(security_root, privileged_masks_nothing)
         cr_expect(strstr(out, "timer_list_is_null=0 "), "%s", out);
         cr_expect(strstr(out, "hostname=0 "), "%s", out);
         cr_expect(strstr(out, "hostname_set=1"), "%s", out);
+        cr_expect(strstr(out, "late_sysctl=0"), "%s", out);
 }
 
 static int sysctl_child(void *arg)

@@ -928,3 +928,12 @@ Test(security, filter_file_round_trip)
         cr_expect_lt(sec_filter_read_file(path, &back, &e), 0);
         unlink(path);
 }
+
+Test(security, apply_needs_a_compiled_filter)
+{
+        struct sec_plan pl = { .seccomp = SEC_SECCOMP_RUNTIME_DEFAULT };
+        _cleanup_qerr_ struct qerr *e = NULL;
+        /* Refused before anything changes, so this runs unprivileged and in-process. */
+        cr_expect_eq(sec_apply_in_child(&pl, NULL, &e), -EINVAL);
+        cr_expect_str_eq(qerr_msg(e), "seccomp filter not compiled");
+}

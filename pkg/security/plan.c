@@ -190,7 +190,7 @@ static int plan_user(const struct pod *pod, const struct container *c, const str
         const struct security_context *ps = &pod->spec.security;
         r = sec_ids_add(&p->groups, &p->n_groups, u.gid);
         for (size_t i = 0; r >= 0 && i < u.n_groups; i++)
-                r = sec_ids_add(&p->groups, &p->n_groups, u.groups[i]);
+                r = sec_ids_add(&p->groups, &p->n_groups, image_groups[i]);
         if (r >= 0 && ps->has_fs_group)
                 r = sec_ids_add(&p->groups, &p->n_groups, (uint32_t)ps->fs_group);
         for (size_t i = 0; r >= 0 && i < ps->n_supplemental_groups; i++)
