@@ -110,7 +110,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct sec_filter *, sec_filter_free)
 int sec_seccomp_compile(const struct sec_plan *p, const char *profile_dir, struct sec_filter **ret,
                         struct qerr **err);
 
-/* Raw BPF on disk, so a program can load a filter compiled by another. */
+/* Raw BPF on disk, so that a program can load a filter another one compiled: the static shim
+ * needs only libcap (sec_plan_parse, sec_filter_read_file and the three calls below), not
+ * libseccomp or jansson. */
 int sec_filter_write_file(const struct sec_filter *f, const char *path, struct qerr **err);
 int sec_filter_read_file(const char *path, struct sec_filter **ret, struct qerr **err);
 
