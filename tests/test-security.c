@@ -413,6 +413,9 @@ Test(security, run_as_group_and_pod_groups)
         expect_groups(&pl, (const uint32_t[]){ 3000, 10, 50, 2000, 4000, 5000 }, 6);
         sec_plan_done(&pl);
 
+        p->spec.security.supplemental_groups[1] = -2;
+        expect_plan_error(p, c, "", NULL,
+                          "fsGroup and supplementalGroups must be between 0 and 2147483647");
         p->spec.security.run_as_user = -1;
         expect_plan_error(p, c, "", NULL,
                           "container 'app': runAsUser and runAsGroup must be between 0 and "

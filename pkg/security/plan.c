@@ -188,6 +188,13 @@ static int plan_user(const struct pod *pod, const struct container *c, const str
         /* containerd's order: the primary group, the image's memberships, then the pod's
          * fsGroup and supplementalGroups (the kubelet puts fsGroup first). */
         const struct security_context *ps = &pod->spec.security;
+        bool bad = ps->has_fs_group && (ps->fs_group < 0 || ps->fs_group > INT32_MAX);
+        for (size_t i = 0; i < ps->n_supplemental_groups; i++)
+                bad = bad || ps->supplemental_groups[i] < 0 ||
+                      ps->supplemental_groups[i] > INT32_MAX;
+        if (bad)
+                return qerr_set(err, ERANGE,
+                                "fsGroup and supplementalGroups must be between 0 and 2147483647");
         r = sec_ids_add(&p->groups, &p->n_groups, u.gid);
         for (size_t i = 0; r >= 0 && i < u.n_groups; i++)
                 r = sec_ids_add(&p->groups, &p->n_groups, image_groups[i]);
