@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "basic/fileio.h"
 #include "helpers/pod-builder.h"
@@ -280,6 +281,15 @@ static char *make_rootfs(void)
               f);
         fclose(f);
         return dir;
+}
+
+static int write_file_for_test(const char *path, const char *content)
+{
+        FILE *f = fopen(path, "w");
+        if (!f)
+                return -errno;
+        fputs(content, f);
+        return fclose(f) == 0 ? 0 : -errno;
 }
 
 static void remove_rootfs(const char *dir)
@@ -939,4 +949,66 @@ Test(security, apply_needs_a_compiled_filter)
         /* Refused before anything changes, so this runs unprivileged and in-process. */
         cr_expect_eq(sec_apply_in_child(&pl, NULL, &e), -EINVAL);
         cr_expect_str_eq(qerr_msg(e), "seccomp filter not compiled");
+}
+
+static double now_ms(void)
+{
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static bool filters_equal(const struct sec_filter *a, const struct sec_filter *b)
+{
+        return a->n == b->n && memcmp(a->insns, b->insns, a->n * sizeof(*a->insns)) == 0;
+}
+
+Test(security, filter_cache)
+{
+        _cleanup_(sec_filter_cache_freep) struct sec_filter_cache *cache = sec_filter_cache_new();
+        cr_assert_not_null(cache);
+        struct sec_plan pl = { .seccomp = SEC_SECCOMP_RUNTIME_DEFAULT,
+                               .cap_bounding = SEC_DEFAULT_CAPS };
+        _cleanup_sec_filter_ struct sec_filter *a = NULL, *b = NULL, *c = NULL, *plain = NULL;
+        double t0 = now_ms();
+        cr_assert_eq(sec_seccomp_compile_cached(cache, &pl, NULL, &a, NULL), 0);
+        double t1 = now_ms();
+        cr_assert_eq(sec_seccomp_compile_cached(cache, &pl, NULL, &b, NULL), 0);
+        double t2 = now_ms();
+        cr_expect(filters_equal(a, b));
+        cr_expect_neq(a->insns, b->insns, "each caller gets its own copy");
+        cr_expect_lt((t2 - t1) * 5, t1 - t0,
+                     "a hit (%.3f ms) is no faster than a compile (%.3f ms)", t2 - t1, t1 - t0);
+        cr_assert_eq(sec_seccomp_compile(&pl, NULL, &plain, NULL), 0);
+        cr_expect(filters_equal(a, plain), "the cache gives what a compile gives");
+
+        pl.cap_bounding |= BIT(CAP_SYS_ADMIN);
+        cr_assert_eq(sec_seccomp_compile_cached(cache, &pl, NULL, &c, NULL), 0);
+        cr_expect(!filters_equal(a, c), "other capabilities, other filter");
+}
+
+Test(security, filter_cache_follows_profile_content)
+{
+        char dir[] = "/tmp/qoslet-sec-cache-XXXXXX";
+        cr_assert_not_null(mkdtemp(dir));
+        char path[256];
+        snprintf(path, sizeof(path), "%s/p.json", dir);
+        _cleanup_(sec_filter_cache_freep) struct sec_filter_cache *cache = sec_filter_cache_new();
+        struct sec_plan pl = { .seccomp = SEC_SECCOMP_LOCALHOST,
+                               .seccomp_profile = (char *)"p.json" };
+        _cleanup_sec_filter_ struct sec_filter *a = NULL, *b = NULL;
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(write_file_for_test(path, "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":"
+                                               "[{\"names\":[\"getcwd\"],"
+                                               "\"action\":\"SCMP_ACT_ERRNO\"}]}"),
+                     0);
+        cr_assert_eq(sec_seccomp_compile_cached(cache, &pl, dir, &a, &e), 0, "%s", qerr_msg(e));
+        cr_assert_eq(write_file_for_test(path, "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":"
+                                               "[{\"names\":[\"getcwd\",\"uname\"],"
+                                               "\"action\":\"SCMP_ACT_ERRNO\"}]}"),
+                     0);
+        cr_assert_eq(sec_seccomp_compile_cached(cache, &pl, dir, &b, &e), 0, "%s", qerr_msg(e));
+        cr_expect(!filters_equal(a, b), "an edited profile is compiled again");
+        unlink(path);
+        rmdir(dir);
 }

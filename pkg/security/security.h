@@ -110,6 +110,17 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct sec_filter *, sec_filter_free)
 int sec_seccomp_compile(const struct sec_plan *p, const char *profile_dir, struct sec_filter **ret,
                         struct qerr **err);
 
+/* Compiled filters by profile text and capabilities. libseccomp takes about 30 ms to build the
+ * default profile for three architectures, and most containers share one profile and one
+ * capability set: a daemon keeps one cache for all its pods. Not thread-safe. */
+struct sec_filter_cache;
+struct sec_filter_cache *sec_filter_cache_new(void);
+void sec_filter_cache_free(struct sec_filter_cache *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct sec_filter_cache *, sec_filter_cache_free)
+/* sec_seccomp_compile() through a cache (NULL: none); *ret is the caller's own copy. */
+int sec_seccomp_compile_cached(struct sec_filter_cache *cache, const struct sec_plan *p,
+                               const char *profile_dir, struct sec_filter **ret, struct qerr **err);
+
 /* Raw BPF on disk, so that a program can load a filter another one compiled: the static shim
  * needs only libcap (sec_plan_parse, sec_filter_read_file and the three calls below), not
  * libseccomp or jansson. */
