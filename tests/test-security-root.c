@@ -369,6 +369,52 @@ static void plan_with(enum seccomp_kind kind, const char *add_cap, struct sec_pl
         cr_assert_eq(sec_seccomp_compile(ret, NULL, ret_filter, &e), 0, "%s", qerr_msg(e));
 }
 
+/* A 64-bit process can make i386 system calls through int $0x80; the filter sees them with
+ * the x86 architecture, which it must cover (else the process is killed). */
+static long int80(long nr, long a, long b, long c)
+{
+        long r;
+        __asm__ volatile("int $0x80" : "=a"(r) : "a"(nr), "b"(a), "c"(b), "d"(c) : "memory");
+        return r;
+}
+
+#define I386_GETPID 20
+#define I386_KEYCTL 288
+#define I386_UNSHARE 310
+
+static int i386_child(void *arg)
+{
+        const struct child_plan *cp = arg;
+        struct qerr *e = NULL;
+        if (sec_apply_in_child(cp->plan, cp->filter, &e) < 0)
+                return report_error(e);
+        long pid = int80(I386_GETPID, 0, 0, 0);
+        long keyctl = int80(I386_KEYCTL, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0);
+        long unshare_ns = int80(I386_UNSHARE, CLONE_NEWUSER, 0, 0);
+        printf("getpid=%d keyctl=%ld unshare=%ld\n", pid == getpid(), keyctl, unshare_ns);
+        return 0;
+}
+
+Test(security_root, i386_calls_are_filtered)
+{
+        need_root();
+        _cleanup_sec_plan_ struct sec_plan pl = { 0 }, unconf = { 0 };
+        _cleanup_sec_filter_ struct sec_filter *f = NULL, *none = NULL;
+        plan_with(SECCOMP_RUNTIME_DEFAULT, NULL, &pl, &f);
+        plan_with(SECCOMP_UNCONFINED, NULL, &unconf, &none);
+        struct child_plan cp = { &pl, f }, cu = { &unconf, NULL };
+        _cleanup_free_ char *o1 = NULL, *o2 = NULL;
+        int rc = run_child(i386_child, &cp, &o1);
+        cr_assert_eq(rc, 0, "child exited with %d: %s", rc, o1);
+        cr_expect_eq(result_of(o1, "getpid"), 1, "%s", o1);
+        cr_expect_eq(result_of(o1, "keyctl"), -EPERM, "%s", o1);
+        cr_expect_eq(result_of(o1, "unshare"), -EPERM, "%s", o1);
+        rc = run_child(i386_child, &cu, &o2);
+        cr_assert_eq(rc, 0, "child exited with %d: %s", rc, o2);
+        cr_expect_gt(result_of(o2, "keyctl"), 0, "%s", o2);
+        cr_expect_eq(result_of(o2, "unshare"), 0, "%s", o2);
+}
+
 Test(security_root, runtime_default_blocks)
 {
         need_root();
