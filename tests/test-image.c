@@ -4,13 +4,17 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 
 #include "basic/fileio.h"
 #include "helpers/image-helpers.h"
 #include "image/digest.h"
+#include "image/fsutil.h"
 #include "image/reference.h"
 #include "image/store.h"
+#include "image/unpack.h"
 
 #define D64 "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
@@ -358,4 +362,293 @@ Test(image_store, readable_by_skopeo_and_umoci, .init = store_setup, .fini = sto
         _cleanup_free_ char *manifest = read_text(out, "manifest.json");
         cr_assert(strstr(manifest, MEDIA_OCI_LAYER_GZIP), "%s", manifest);
         cr_assert_eq(test_sh("umoci ls --layout %s | grep -qxF '%s'", store->layout, ref), 0);
+}
+
+/* Layer unpacking. Each test gets <tmp>/root to unpack into and <tmp>/outside beside it,
+ * with a file that no layer may touch. */
+
+static char *up_dir, *up_root, *up_outside;
+
+static void unpack_setup(void)
+{
+        up_dir = test_tmpdir();
+        cr_assert_not_null(up_dir);
+        cr_assert_geq(asprintf(&up_root, "%s/root", up_dir), 0);
+        cr_assert_geq(asprintf(&up_outside, "%s/outside", up_dir), 0);
+        cr_assert_eq(mkdir(up_root, 0755), 0);
+        cr_assert_eq(mkdir(up_outside, 0755), 0);
+        _cleanup_free_ char *secret = NULL;
+        cr_assert_geq(asprintf(&secret, "%s/secret", up_outside), 0);
+        cr_assert_eq(test_write_file(secret, "keep", 4), 0);
+}
+
+static void unpack_teardown(void)
+{
+        test_rmdir(up_dir);
+        free(up_dir);
+        free(up_root);
+        free(up_outside);
+}
+
+/* Unpacks entries into up_root; checks the diff id on success. */
+static int unpack_entries(const struct test_tar_entry *e, size_t n, char compression,
+                          struct qerr **err)
+{
+        _cleanup_free_ void *plain = NULL, *packed = NULL;
+        size_t plain_len = 0, packed_len = 0;
+        cr_assert_eq(test_tar_build(e, n, 0, &plain, &plain_len), 0);
+        cr_assert_eq(test_tar_build(e, n, compression, &packed, &packed_len), 0);
+        _cleanup_free_ char *blob = NULL;
+        cr_assert_geq(asprintf(&blob, "%s/layer.blob", up_dir), 0);
+        cr_assert_eq(test_write_file(blob, packed, packed_len), 0);
+        int fd = open(blob, O_RDONLY | O_CLOEXEC);
+        cr_assert_geq(fd, 0);
+        char diff_id[72], want[72];
+        struct unpack_stats st = { 0 };
+        int r = image_unpack_layer(fd, up_root, diff_id, &st, err);
+        close(fd);
+        if (r == 0) {
+                cr_assert_eq(sha256_digest_of(plain, plain_len, want, NULL), 0);
+                cr_assert_str_eq(diff_id, want, "diff id is not the digest of the plain tar");
+                cr_assert_eq(st.tar_bytes, plain_len);
+                cr_assert_eq(st.blob_bytes, packed_len);
+                cr_assert_eq(st.entries, n);
+        }
+        return r;
+}
+
+static void assert_outside_untouched(void)
+{
+        cr_assert_eq(count_dir_entries(up_outside), 1, "something was written outside the root");
+        _cleanup_free_ char *secret = read_text(up_outside, "secret");
+        cr_assert_str_eq(secret, "keep");
+        cr_assert_eq(count_dir_entries(up_dir), 3, "something was written beside the root");
+}
+
+static void assert_lstat(const char *rel, mode_t type, mode_t perm)
+{
+        _cleanup_free_ char *p = NULL;
+        cr_assert_geq(asprintf(&p, "%s/%s", up_root, rel), 0);
+        struct stat st;
+        cr_assert_eq(lstat(p, &st), 0, "'%s' is missing", rel);
+        cr_assert_eq(st.st_mode & S_IFMT, type, "'%s' has type 0%o", rel, st.st_mode & S_IFMT);
+        if (perm)
+                cr_assert_eq(st.st_mode & 07777, perm, "'%s' has mode 0%o", rel,
+                             st.st_mode & 07777);
+}
+
+static const struct test_tar_entry tree_layer[] = {
+        { .type = TE_DIR, .path = "./" },
+        { .type = TE_DIR, .path = "./etc", .mode = 0750 },
+        { .type = TE_FILE, .path = "./etc/hostname", .data = "box\n", .mode = 0640 },
+        { .type = TE_FILE, .path = "usr/bin/tool", .data = "#!/bin/sh\n", .mode = 04755 },
+        { .type = TE_SYMLINK, .path = "usr/bin/alias", .data = "tool" },
+        { .type = TE_SYMLINK, .path = "abs", .data = "/etc/passwd" },
+        { .type = TE_HARDLINK, .path = "usr/bin/tool2", .data = "usr/bin/tool" },
+        { .type = TE_FIFO, .path = "run/fifo", .mode = 0600 },
+        { .type = TE_DIR, .path = "ro", .mode = 0555 },
+        { .type = TE_FILE,
+          .path = "ro/f",
+          .data = "x",
+          .xattr_name = "user.qoslet",
+          .xattr_value = "v1" },
+        { .type = TE_FILE, .path = "etc/hostname", .data = "replaced\n", .mode = 0644 },
+};
+
+static void check_tree(void)
+{
+        assert_lstat("etc", S_IFDIR, 0750);
+        assert_lstat("etc/hostname", S_IFREG, 0644);
+        _cleanup_free_ char *etc = NULL, *host = NULL, *tool = NULL, *tool2 = NULL;
+        cr_assert_geq(asprintf(&etc, "%s/etc", up_root), 0);
+        host = read_text(etc, "hostname");
+        cr_assert_str_eq(host, "replaced\n");
+        assert_lstat("usr/bin/tool", S_IFREG, 04755);
+        assert_lstat("usr/bin/alias", S_IFLNK, 0);
+        assert_lstat("abs", S_IFLNK, 0);
+        assert_lstat("run/fifo", S_IFIFO, 0600);
+        assert_lstat("ro", S_IFDIR, 0555);
+        assert_lstat("ro/f", S_IFREG, 0644);
+        cr_assert_geq(asprintf(&tool, "%s/usr/bin/tool", up_root), 0);
+        cr_assert_geq(asprintf(&tool2, "%s/usr/bin/tool2", up_root), 0);
+        struct stat a, b;
+        cr_assert_eq(stat(tool, &a), 0);
+        cr_assert_eq(stat(tool2, &b), 0);
+        cr_assert_eq(a.st_ino, b.st_ino, "the hard link is a copy");
+        cr_assert_eq(a.st_mtime, 1700000000);
+        char target[64] = { 0 };
+        _cleanup_free_ char *abs = NULL;
+        cr_assert_geq(asprintf(&abs, "%s/abs", up_root), 0);
+        cr_assert_gt(readlink(abs, target, sizeof(target) - 1), 0);
+        cr_assert_str_eq(target, "/etc/passwd");
+        _cleanup_free_ char *ro = NULL;
+        cr_assert_geq(asprintf(&ro, "%s/ro/f", up_root), 0);
+        char v[8] = { 0 };
+        ssize_t n = getxattr(ro, "user.qoslet", v, sizeof(v) - 1);
+        if (n < 0 && errno == ENOTSUP)
+                return;
+        cr_assert_eq(n, 2, "xattr not kept");
+        cr_assert_str_eq(v, "v1");
+}
+
+Test(image_unpack, tree_gzip, .init = unpack_setup, .fini = unpack_teardown)
+{
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(unpack_entries(tree_layer, ELEMENTSOF(tree_layer), 'g', &e), 0, "%s",
+                     qerr_msg(e));
+        check_tree();
+        assert_outside_untouched();
+}
+
+Test(image_unpack, tree_plain, .init = unpack_setup, .fini = unpack_teardown)
+{
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(unpack_entries(tree_layer, ELEMENTSOF(tree_layer), 0, &e), 0, "%s",
+                     qerr_msg(e));
+        check_tree();
+}
+
+Test(image_unpack, tree_zstd, .init = unpack_setup, .fini = unpack_teardown)
+{
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(unpack_entries(tree_layer, ELEMENTSOF(tree_layer), 'z', &e), 0, "%s",
+                     qerr_msg(e));
+        check_tree();
+}
+
+struct evil_case {
+        const char *what;
+        struct test_tar_entry e[3];
+        size_t n;
+        const char *msg_part;
+};
+
+static const struct evil_case evil_layers[] = {
+        { "dotdot", { { .type = TE_FILE, .path = "../outside/evil", .data = "x" } }, 1, "'..'" },
+        { "dotdot deep",
+          { { .type = TE_FILE, .path = "a/b/../../../outside/evil", .data = "x" } },
+          1,
+          "'..'" },
+        { "absolute",
+          { { .type = TE_FILE, .path = "/tmp/qoslet-evil", .data = "x" } },
+          1,
+          "absolute" },
+        { "symlink dir escape",
+          { { .type = TE_SYMLINK, .path = "link", .data = "../outside" },
+            { .type = TE_FILE, .path = "link/evil", .data = "x" } },
+          2,
+          "through symlink" },
+        { "absolute symlink escape",
+          { { .type = TE_SYMLINK, .path = "link", .data = "/tmp" },
+            { .type = TE_FILE, .path = "link/qoslet-evil", .data = "x" } },
+          2,
+          "through symlink" },
+        { "symlink in the middle",
+          { { .type = TE_DIR, .path = "d" },
+            { .type = TE_SYMLINK, .path = "d/up", .data = "../.." },
+            { .type = TE_FILE, .path = "d/up/outside/evil", .data = "x" } },
+          3,
+          "through symlink" },
+        { "symlink then directory",
+          { { .type = TE_SYMLINK, .path = "link", .data = "../outside" },
+            { .type = TE_DIR, .path = "link/sub" } },
+          2,
+          "through symlink" },
+        { "hardlink dotdot",
+          { { .type = TE_HARDLINK, .path = "stolen", .data = "../outside/secret" } },
+          1,
+          "'..'" },
+        { "hardlink absolute",
+          { { .type = TE_HARDLINK, .path = "stolen", .data = "/etc/passwd" } },
+          1,
+          "absolute" },
+        { "hardlink through symlink",
+          { { .type = TE_SYMLINK, .path = "link", .data = "../outside" },
+            { .type = TE_HARDLINK, .path = "stolen", .data = "link/secret" } },
+          2,
+          "through symlink" },
+        { "whiteout dotdot", { { .type = TE_FILE, .path = "a/.wh..." } }, 1, "whiteout" },
+};
+
+Test(image_unpack, refuses_escapes, .init = unpack_setup, .fini = unpack_teardown)
+{
+        for (size_t i = 0; i < ELEMENTSOF(evil_layers); i++) {
+                const struct evil_case *c = &evil_layers[i];
+                _cleanup_qerr_ struct qerr *e = NULL;
+                int r = unpack_entries(c->e, c->n, 'g', &e);
+                cr_assert_lt(r, 0, "%s: layer was accepted", c->what);
+                cr_assert(strstr(qerr_msg(e), c->msg_part), "%s: message '%s' lacks '%s'", c->what,
+                          qerr_msg(e), c->msg_part);
+                assert_outside_untouched();
+                cr_assert_eq(access("/tmp/qoslet-evil", F_OK), -1, "%s wrote /tmp", c->what);
+                cr_assert_eq(rm_rf(up_root, NULL), 0);
+                cr_assert_eq(mkdir(up_root, 0755), 0);
+        }
+}
+
+Test(image_unpack, replaces_symlink_without_following, .init = unpack_setup,
+     .fini = unpack_teardown)
+{
+        _cleanup_free_ char *target = NULL;
+        cr_assert_geq(asprintf(&target, "%s/secret", up_outside), 0);
+        struct test_tar_entry e[] = {
+                { .type = TE_SYMLINK, .path = "f", .data = target },
+                { .type = TE_FILE, .path = "f", .data = "new" },
+                { .type = TE_SYMLINK, .path = "g", .data = target },
+                { .type = TE_HARDLINK, .path = "h", .data = "g" },
+        };
+        _cleanup_qerr_ struct qerr *err = NULL;
+        cr_assert_eq(unpack_entries(e, ELEMENTSOF(e), 0, &err), 0, "%s", qerr_msg(err));
+        assert_lstat("f", S_IFREG, 0644);
+        /* A hard link to a symlink is a second name of the symlink. */
+        assert_lstat("h", S_IFLNK, 0);
+        assert_outside_untouched();
+}
+
+Test(image_unpack, rejects_garbage, .init = unpack_setup, .fini = unpack_teardown)
+{
+        _cleanup_free_ char *blob = NULL;
+        cr_assert_geq(asprintf(&blob, "%s/layer.blob", up_dir), 0);
+        char junk[4096];
+        memset(junk, 'j', sizeof(junk));
+        cr_assert_eq(test_write_file(blob, junk, sizeof(junk)), 0);
+        int fd = open(blob, O_RDONLY | O_CLOEXEC);
+        char diff_id[72];
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_lt(image_unpack_layer(fd, up_root, diff_id, NULL, &e), 0);
+        close(fd);
+        cr_assert(strstr(qerr_msg(e), "layer"), "%s", qerr_msg(e));
+}
+
+Test(image_unpack, layer_cache_checks_diff_id, .init = store_setup, .fini = store_teardown)
+{
+        void *tar = NULL;
+        size_t len = 0;
+        cr_assert_eq(test_tar_build(tree_layer, ELEMENTSOF(tree_layer), 'g', &tar, &len), 0);
+        _cleanup_free_ char *digest = NULL;
+        cr_assert_eq(image_store_put_blob(store, tar, len, NULL, &digest, NULL), 0);
+        free(tar);
+        cr_assert_eq(test_tar_build(tree_layer, ELEMENTSOF(tree_layer), 0, &tar, &len), 0);
+        char diff_id[72];
+        cr_assert_eq(sha256_digest_of(tar, len, diff_id, NULL), 0);
+        free(tar);
+        struct image_desc layer = { MEDIA_OCI_LAYER_GZIP, digest, (int64_t)len };
+
+        _cleanup_qerr_ struct qerr *e = NULL;
+        char *path = NULL;
+        cr_assert_eq(image_layer_ensure(store, &layer, D64, &path, NULL, &e), -EBADMSG);
+        cr_assert(strstr(qerr_msg(e), "the image says"), "%s", qerr_msg(e));
+        cr_assert_eq(count_dir_entries(store->layers), 1, "a refused layer stayed");
+
+        struct unpack_stats st;
+        cr_assert_eq(image_layer_ensure(store, &layer, diff_id, &path, &st, NULL), 0);
+        cr_assert_gt(st.entries, 0);
+        _cleanup_free_ char *want = NULL;
+        cr_assert_geq(asprintf(&want, "%s/sha256/%s", store->layers, digest_hex(diff_id)), 0);
+        cr_assert_str_eq(path, want);
+        free(path);
+        /* In the cache now: nothing is unpacked again. */
+        cr_assert_eq(image_layer_ensure(store, &layer, diff_id, &path, &st, NULL), 0);
+        cr_assert_eq(st.entries, 0);
+        free(path);
 }

@@ -78,6 +78,14 @@ static int rm_rf_children(int dfd, dev_t dev, const char *path, struct qerr **er
         return r;
 }
 
+int rm_rf_at(int dfd, const char *name, struct qerr **err)
+{
+        struct stat st;
+        if (fstat(dfd, &st) < 0)
+                return qerr_set_errno(err, errno, "stat directory of '%s'", name);
+        return rm_rf_entry(dfd, name, st.st_dev, ".", err);
+}
+
 int rm_rf(const char *path, struct qerr **err)
 {
         struct stat st;

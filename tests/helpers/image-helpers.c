@@ -65,7 +65,7 @@ static int add_entry(struct archive *a, const struct test_tar_entry *t)
         }
         if (t->xattr_name)
                 archive_entry_xattr_add_entry(e, t->xattr_name, t->xattr_value,
-                                              strlen(t->xattr_value));
+                                              t->xattr_len ? t->xattr_len : strlen(t->xattr_value));
         int r = archive_write_header(a, e);
         if (r == ARCHIVE_OK && t->type == TE_FILE && len > 0)
                 r = archive_write_data(a, data, len) == (la_ssize_t)len ? ARCHIVE_OK : -1;

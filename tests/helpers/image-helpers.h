@@ -24,6 +24,7 @@ struct test_tar_entry {
         unsigned uid, gid;
         const char *src_file; /* a host file whose bytes are the content */
         const char *xattr_name, *xattr_value;
+        size_t xattr_len; /* 0: strlen(xattr_value) */
         unsigned rdev_major, rdev_minor;
 };
 
