@@ -9,9 +9,12 @@
 #include <sys/xattr.h>
 
 #include "basic/fileio.h"
+#include "basic/strbuf.h"
 #include "helpers/image-helpers.h"
 #include "image/digest.h"
 #include "image/fsutil.h"
+#include "image/import.h"
+#include "image/manifest.h"
 #include "image/reference.h"
 #include "image/store.h"
 #include "image/unpack.h"
@@ -651,4 +654,271 @@ Test(image_unpack, layer_cache_checks_diff_id, .init = store_setup, .fini = stor
         cr_assert_eq(image_layer_ensure(store, &layer, diff_id, &path, &st, NULL), 0);
         cr_assert_eq(st.entries, 0);
         free(path);
+}
+
+/* Import. */
+
+static const char *busybox_config = "{\"Cmd\":[\"sh\",\"-c\",\"sleep 3600\"],"
+                                    "\"Env\":[\"PATH=/bin\"],\"WorkingDir\":\"/tmp\","
+                                    "\"StopSignal\":\"SIGINT\"}";
+
+/* Makes an oci-archive of a busybox image with skopeo; returns its path. */
+static char *make_oci_archive(const char *name_in_archive)
+{
+        _cleanup_free_ char *src = NULL;
+        cr_assert_geq(asprintf(&src, "%s/src", store_dir), 0);
+        struct image_store *s = NULL;
+        cr_assert_eq(image_store_open(src, &s, NULL), 0);
+        struct test_layer l = { busybox_layer, ELEMENTSOF(busybox_layer), 'g' };
+        cr_assert_eq(test_image_create(s, "tmp/busybox:src", &l, 1, busybox_config, NULL), 0);
+        char *archive = NULL;
+        cr_assert_geq(asprintf(&archive, "%s/busybox-oci.tar", store_dir), 0);
+        cr_assert_eq(test_sh("skopeo copy -q oci:%s:tmp/busybox:src oci-archive:%s:%s", s->layout,
+                             archive, name_in_archive),
+                     0);
+        image_store_free(s);
+        return archive;
+}
+
+static void check_busybox_image(const char *ref)
+{
+        _cleanup_image_manifest_ struct image_manifest *m = NULL;
+        _cleanup_image_config_ struct image_config *c = NULL;
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(image_store_load(store, ref, &m, &c, &e), 0, "%s", qerr_msg(e));
+        cr_assert_eq(m->n_layers, 1);
+        cr_assert_str_eq(c->cmd[2], "sleep 3600");
+        cr_assert_str_eq(c->working_dir, "/tmp");
+        _cleanup_strv_free_ char **dirs = NULL;
+        size_t n = 0;
+        cr_assert_eq(image_store_unpack(store, ref, &dirs, &n, &e), 0, "%s", qerr_msg(e));
+        cr_assert_eq(n, 1);
+        _cleanup_free_ char *sh = NULL, *bb = NULL;
+        cr_assert_geq(asprintf(&sh, "%s/bin/sh", dirs[0]), 0);
+        cr_assert_geq(asprintf(&bb, "%s/bin/busybox", dirs[0]), 0);
+        struct stat a, b;
+        cr_assert_eq(stat(bb, &b), 0);
+        cr_assert_eq(stat("/bin/busybox", &a), 0);
+        cr_assert_eq(a.st_size, b.st_size);
+        cr_assert_eq(b.st_mode & 0777, 0755);
+        cr_assert_eq(stat(sh, &a), 0, "bin/sh does not lead to busybox");
+        cr_assert_eq(a.st_ino, b.st_ino);
+}
+
+Test(image_import, oci_archive_from_skopeo, .init = store_setup, .fini = store_teardown)
+{
+        if (!test_have_program("skopeo"))
+                cr_skip_test("skopeo is not installed (hack/install-deps.sh)");
+        _cleanup_free_ char *archive = make_oci_archive("busybox:1.35");
+        _cleanup_strv_free_ char **refs = NULL;
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(image_import(store, archive, NULL, &refs, &e), 0, "%s", qerr_msg(e));
+        cr_assert_str_eq(refs[0], "docker.io/library/busybox:1.35");
+        cr_assert_null(refs[1]);
+        check_busybox_image("docker.io/library/busybox:1.35");
+
+        /* The same archive under a name given by the caller. */
+        _cleanup_strv_free_ char **refs2 = NULL;
+        cr_assert_eq(image_import(store, archive, "127.0.0.1:5000/tools/bb:v2", &refs2, &e), 0,
+                     "%s", qerr_msg(e));
+        cr_assert_str_eq(refs2[0], "127.0.0.1:5000/tools/bb:v2");
+        check_busybox_image("127.0.0.1:5000/tools/bb:v2");
+        cr_assert_eq(count_dir_entries(store->ingest), 0);
+}
+
+/* A docker save archive as docker 1.10 to 24 write it: <id>/layer.tar, <id>.json config,
+ * manifest.json; the second image's layer is a symlink to the first's, as docker dedupes. */
+Test(image_import, docker_save_archive, .init = store_setup, .fini = store_teardown)
+{
+        _cleanup_free_ void *layer = NULL;
+        size_t layer_len = 0;
+        cr_assert_eq(
+                test_tar_build(busybox_layer, ELEMENTSOF(busybox_layer), 0, &layer, &layer_len), 0);
+        char diff_id[72];
+        cr_assert_eq(sha256_digest_of(layer, layer_len, diff_id, NULL), 0);
+        _cleanup_free_ char *layer_file = NULL, *cfg = NULL, *manifest = NULL, *archive = NULL;
+        cr_assert_geq(asprintf(&layer_file, "%s/layer.tar", store_dir), 0);
+        cr_assert_eq(test_write_file(layer_file, layer, layer_len), 0);
+        cr_assert_geq(asprintf(&cfg,
+                               "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":%s,"
+                               "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"%s\"]}}",
+                               busybox_config, diff_id),
+                      0);
+        cr_assert_geq(asprintf(&manifest,
+                               "[{\"Config\":\"cfg1.json\",\"RepoTags\":[\"busybox:1.35\","
+                               "\"example.com/bb:x\"],\"Layers\":[\"aaa/layer.tar\"]},"
+                               "{\"Config\":\"cfg1.json\",\"RepoTags\":[\"other:1\"],"
+                               "\"Layers\":[\"bbb/layer.tar\"]}]"),
+                      0);
+        const struct test_tar_entry e[] = {
+                { .type = TE_DIR, .path = "aaa" },
+                { .type = TE_FILE, .path = "aaa/layer.tar", .src_file = layer_file },
+                { .type = TE_FILE, .path = "aaa/VERSION", .data = "1.0" },
+                { .type = TE_DIR, .path = "bbb" },
+                { .type = TE_SYMLINK, .path = "bbb/layer.tar", .data = "../aaa/layer.tar" },
+                { .type = TE_FILE, .path = "cfg1.json", .data = cfg },
+                { .type = TE_FILE, .path = "manifest.json", .data = manifest },
+                { .type = TE_FILE, .path = "repositories", .data = "{}" },
+        };
+        _cleanup_free_ void *tar = NULL;
+        size_t len = 0;
+        cr_assert_eq(test_tar_build(e, ELEMENTSOF(e), 'g', &tar, &len), 0);
+        cr_assert_geq(asprintf(&archive, "%s/saved.tar.gz", store_dir), 0);
+        cr_assert_eq(test_write_file(archive, tar, len), 0);
+
+        _cleanup_strv_free_ char **refs = NULL;
+        _cleanup_qerr_ struct qerr *err = NULL;
+        cr_assert_eq(image_import(store, archive, NULL, &refs, &err), 0, "%s", qerr_msg(err));
+        cr_assert_str_eq(refs[0], "docker.io/library/busybox:1.35");
+        cr_assert_str_eq(refs[1], "example.com/bb:x");
+        cr_assert_str_eq(refs[2], "docker.io/library/other:1");
+        cr_assert_null(refs[3]);
+        check_busybox_image("example.com/bb:x");
+        check_busybox_image("docker.io/library/other:1");
+        /* Two images with a name for one: refused. */
+        cr_assert_eq(image_import(store, archive, "x:1", NULL, NULL), -EINVAL);
+}
+
+/* An OCI archive by hand, whose blob does not match its name, or that lacks a layer. */
+static char *make_bad_oci_archive(bool corrupt)
+{
+        const char *cfg = "{\"rootfs\":{\"diff_ids\":[]}}";
+        char cfg_digest[72];
+        cr_assert_eq(sha256_digest_of(cfg, strlen(cfg), cfg_digest, NULL), 0);
+        _cleanup_free_ char *manifest = NULL, *index = NULL, *cfg_path = NULL;
+        cr_assert_geq(asprintf(&manifest,
+                               "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"%s\","
+                               "\"digest\":\"%s\",\"size\":%zu},\"layers\":[{\"mediaType\":\"%s\","
+                               "\"digest\":\"%s\",\"size\":3}]}",
+                               MEDIA_OCI_CONFIG, cfg_digest, strlen(cfg), MEDIA_OCI_LAYER, D64),
+                      0);
+        char m_digest[72];
+        cr_assert_eq(sha256_digest_of(manifest, strlen(manifest), m_digest, NULL), 0);
+        cr_assert_geq(asprintf(&index,
+                               "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"%s\","
+                               "\"digest\":\"%s\",\"size\":%zu,\"annotations\":{\"%s\":"
+                               "\"bad:1\"}}]}",
+                               MEDIA_OCI_MANIFEST, m_digest, strlen(manifest),
+                               OCI_REF_NAME_ANNOTATION),
+                      0);
+        _cleanup_free_ char *mpath = NULL;
+        cr_assert_geq(asprintf(&cfg_path, "blobs/sha256/%s", digest_hex(cfg_digest)), 0);
+        cr_assert_geq(asprintf(&mpath, "blobs/sha256/%s", digest_hex(m_digest)), 0);
+        const struct test_tar_entry e[] = {
+                { .type = TE_FILE,
+                  .path = "oci-layout",
+                  .data = "{\"imageLayoutVersion\":\"1.0.0\"}" },
+                { .type = TE_FILE, .path = "index.json", .data = index },
+                { .type = TE_FILE, .path = mpath, .data = manifest },
+                { .type = TE_FILE, .path = cfg_path, .data = corrupt ? "{\"evil\":1}" : cfg },
+        };
+        _cleanup_free_ void *tar = NULL;
+        size_t len = 0;
+        cr_assert_eq(test_tar_build(e, ELEMENTSOF(e), 0, &tar, &len), 0);
+        char *archive = NULL;
+        cr_assert_geq(asprintf(&archive, "%s/bad.tar", store_dir), 0);
+        cr_assert_eq(test_write_file(archive, tar, len), 0);
+        return archive;
+}
+
+Test(image_import, refuses_corrupt_and_incomplete, .init = store_setup, .fini = store_teardown)
+{
+        _cleanup_free_ char *corrupt = make_bad_oci_archive(true);
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(image_import(store, corrupt, NULL, NULL, &e), -EBADMSG);
+        cr_assert(strstr(qerr_msg(e), "digest mismatch"), "%s", qerr_msg(e));
+        qerr_free(e);
+        e = NULL;
+        _cleanup_free_ char *incomplete = make_bad_oci_archive(false);
+        cr_assert_eq(image_import(store, incomplete, NULL, NULL, &e), -ENOENT);
+        cr_assert(strstr(qerr_msg(e), "layer blob '" D64 "' is missing"), "%s", qerr_msg(e));
+        struct image_entry *v = NULL;
+        size_t n = 99;
+        cr_assert_eq(image_store_list(store, &v, &n, NULL), 0);
+        cr_assert_eq(n, 0, "a refused archive was named in the store");
+        image_entries_free(v, n);
+        qerr_free(e);
+        e = NULL;
+        cr_assert_eq(image_import(store, "/etc/hostname", NULL, NULL, &e), -EBADMSG);
+}
+
+/* Image config. */
+
+Test(image_config, fields_and_argv)
+{
+        const char *j = "{\"os\":\"linux\",\"architecture\":\"amd64\",\"config\":{"
+                        "\"Entrypoint\":[\"/entry\",\"-x\"],\"Cmd\":[\"serve\"],"
+                        "\"Env\":[\"A=1\",\"B=2\"],\"WorkingDir\":\"/srv\",\"User\":\"1000:1000\","
+                        "\"StopSignal\":\"SIGQUIT\"},\"rootfs\":{\"type\":\"layers\","
+                        "\"diff_ids\":[\"" D64 "\"]}}";
+        _cleanup_image_config_ struct image_config *c = NULL;
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(image_config_parse(j, strlen(j), &c, &e), 0, "%s", qerr_msg(e));
+        cr_assert_str_eq(c->entrypoint[1], "-x");
+        cr_assert_null(c->entrypoint[2]);
+        cr_assert_str_eq(c->env[1], "B=2");
+        cr_assert_str_eq(c->working_dir, "/srv");
+        cr_assert_str_eq(c->user, "1000:1000");
+        cr_assert_str_eq(c->stop_signal, "SIGQUIT");
+        cr_assert_eq(c->n_diff_ids, 1);
+
+        struct {
+                char *command[3], *args[3];
+                const char *want;
+        } cases[] = {
+                { { NULL }, { NULL }, "/entry -x serve" },
+                { { NULL }, { "a", "b", NULL }, "/entry -x a b" },
+                { { "/bin/sh", NULL }, { NULL }, "/bin/sh" },
+                { { "/bin/sh", NULL }, { "-c", "true", NULL }, "/bin/sh -c true" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_strv_free_ char **argv = NULL;
+                cr_assert_eq(image_config_argv(c, cases[i].command, cases[i].args, &argv, NULL), 0);
+                _cleanup_strbuf_ struct strbuf sb = { 0 };
+                STRV_FOREACH (a, argv)
+                        strbuf_printf(&sb, "%s%s", sb.len ? " " : "", *a);
+                cr_assert_str_eq(sb.buf, cases[i].want, "case %zu", i);
+        }
+}
+
+Test(image_config, empty_and_bad)
+{
+        const char *j = "{\"config\":{\"Cmd\":null}}";
+        _cleanup_image_config_ struct image_config *c = NULL;
+        cr_assert_eq(image_config_parse(j, strlen(j), &c, NULL), 0);
+        cr_assert_null(c->cmd);
+        cr_assert_null(c->stop_signal);
+        char **argv = NULL;
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(image_config_argv(c, NULL, NULL, &argv, &e), -EINVAL);
+        cr_assert(strstr(qerr_msg(e), "no command"));
+        const char *bad[] = { "{\"config\":{\"Cmd\":\"sh\"}}", "{\"config\":{\"Env\":[1]}}",
+                              "{\"rootfs\":{\"diff_ids\":[\"sha256:x\"]}}", "[" };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                struct image_config *x = NULL;
+                cr_assert_eq(image_config_parse(bad[i], strlen(bad[i]), &x, NULL), -EBADMSG,
+                             "'%s' accepted", bad[i]);
+        }
+}
+
+Test(image_manifest, index_selects_platform)
+{
+        const char *idx =
+                "{\"schemaVersion\":2,\"manifests\":["
+                "{\"mediaType\":\"" MEDIA_OCI_MANIFEST "\",\"digest\":\"" D64 "\","
+                "\"size\":1,\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\"}},"
+                "{\"mediaType\":\"" MEDIA_OCI_MANIFEST "\",\"digest\":\"sha256:"
+                "1111111111111111111111111111111111111111111111111111111111111111\","
+                "\"size\":2,\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}}]}";
+        struct image_desc d = { 0 };
+        cr_assert_eq(image_index_select(idx, strlen(idx), "linux", "amd64", &d, NULL), 0);
+        cr_assert_eq(d.size, 2);
+        image_desc_done(&d);
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(image_index_select(idx, strlen(idx), "linux", "s390x", &d, &e), -ENOENT);
+        cr_assert(strstr(qerr_msg(e), "linux/arm64, linux/amd64"), "%s", qerr_msg(e));
+        cr_assert_eq(image_doc_kind(NULL, idx, strlen(idx)), IMAGE_DOC_INDEX);
+        cr_assert_eq(image_doc_kind(MEDIA_DOCKER_LIST, NULL, 0), IMAGE_DOC_INDEX);
+        cr_assert_eq(image_doc_kind(MEDIA_DOCKER_MANIFEST, NULL, 0), IMAGE_DOC_MANIFEST);
+        cr_assert_eq(image_doc_kind("application/json", "{\"config\":{}}", 13), IMAGE_DOC_MANIFEST);
 }

@@ -10,6 +10,7 @@
 #include "image/fsutil.h"
 #include "image/reference.h"
 #include "image/store.h"
+#include "image/wrap.h"
 
 #define INDEX_MAX (16u << 20)
 
@@ -49,7 +50,7 @@ int image_store_open(const char *root_dir, struct image_store **ret, struct qerr
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
                 int r = mkdir_p(dirs[i], 0700, err);
                 if (r < 0)
-                        return qerr_wrap(err, "open image store '%s'", root_dir);
+                        return qerr_wrap_r(r, err, "open image store '%s'", root_dir);
         }
         _cleanup_close_ int lock = image_store_lock(s, true, err);
         if (lock < 0)
@@ -62,7 +63,7 @@ int image_store_open(const char *root_dir, struct image_store **ret, struct qerr
         if (r >= 0)
                 r = write_if_missing(index, "{\"schemaVersion\":2,\"manifests\":[]}", err);
         if (r < 0)
-                return qerr_wrap(err, "open image store '%s'", root_dir);
+                return qerr_wrap_r(r, err, "open image store '%s'", root_dir);
         *ret = TAKE_PTR(s);
         return 0;
 }
@@ -329,8 +330,8 @@ static size_t index_remove_ref(json_t *manifests, const char *ref)
 int image_store_tag(const struct image_store *s, const char *ref, const struct image_desc *desc,
                     struct qerr **err)
 {
-        if (image_digest_validate(desc->digest, err) < 0 || !desc->media_type)
-                return qerr_wrap(err, "tag '%s'", ref);
+        if (image_digest_validate(desc->digest, NULL) < 0 || !desc->media_type)
+                return qerr_set(err, EINVAL, "tag '%s': bad descriptor", ref);
         _cleanup_close_ int lock = image_store_lock(s, true, err);
         if (lock < 0)
                 return lock;

@@ -16,6 +16,7 @@
 #include "image/fsutil.h"
 #include "image/reference.h"
 #include "image/unpack.h"
+#include "image/wrap.h"
 
 #define UNPACK_BUF (256u << 10)
 #define WHITEOUT_PREFIX ".wh."
@@ -336,14 +337,14 @@ static int extract_hardlink(struct unpack *u, struct archive_entry *e, int pfd, 
         _cleanup_free_ char *target = NULL;
         int r = clean_path(archive_entry_hardlink(e), &target, err);
         if (r < 0)
-                return qerr_wrap(err, "hard link '%s'", path);
+                return qerr_wrap_r(r, err, "hard link '%s'", path);
         const char *slash = strrchr(target, '/');
         _cleanup_free_ char *tdir = strndup(target, slash ? (size_t)(slash - target) : 0);
         if (!tdir)
                 return qerr_set(err, ENOMEM, "hard link '%s'", path);
         _cleanup_close_ int tfd = open_dir_beneath(u, tdir, false, err);
         if (tfd < 0)
-                return qerr_wrap(err, "hard link '%s'", path);
+                return qerr_wrap_r(tfd, err, "hard link '%s'", path);
         const char *tname = slash ? slash + 1 : target;
         if (*tname == 0)
                 return qerr_set(err, EPERM, "refusing hard link '%s' to the root", path);
@@ -603,7 +604,7 @@ int image_layer_ensure(const struct image_store *s, const struct image_desc *lay
         if (access(tmp, F_OK) == 0)
                 (void)rm_rf(tmp, NULL);
         if (r < 0)
-                return qerr_wrap(err, "unpack layer '%s'", layer->digest);
+                return qerr_wrap_r(r, err, "unpack layer '%s'", layer->digest);
         if (ret_stats)
                 *ret_stats = stats;
         *ret_path = TAKE_PTR(final);
