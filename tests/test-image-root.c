@@ -11,6 +11,8 @@
 #include "helpers/image-helpers.h"
 #include "image/digest.h"
 #include "image/fsutil.h"
+#include "image/manifest.h"
+#include "image/registry.h"
 #include "image/store.h"
 #include "image/unpack.h"
 
@@ -139,4 +141,307 @@ Test(image_unpack_root, ownership_devices_and_xattrs, .init = root_setup, .fini 
         cr_assert_eq(getxattr(evil, "trusted.overlay.redirect", buf, sizeof(buf)), -1,
                      "an overlay attribute from the layer was applied");
         cr_assert_eq(errno, ENODATA);
+}
+
+/* Pulls from a real registry: Debian's docker-registry on a loopback port, filled with
+ * skopeo. */
+
+static struct test_registry reg;
+static struct image_store *src, *dst;
+
+static void reg_setup_with(const char *user, const char *password)
+{
+        root_setup();
+        if (!test_have_program("docker-registry") || !test_have_program("skopeo") ||
+            !test_have_program("htpasswd"))
+                cr_skip_test("docker-registry, skopeo or htpasswd missing (hack/install-deps.sh)");
+        cr_assert_eq(test_registry_start(&reg, user, password), 0, "registry did not start");
+        _cleanup_free_ char *a = path_in(tmp, "src"), *b = path_in(tmp, "dst");
+        cr_assert_eq(image_store_open(a, &src, NULL), 0);
+        cr_assert_eq(image_store_open(b, &dst, NULL), 0);
+}
+
+static void reg_setup(void)
+{
+        reg_setup_with(NULL, NULL);
+}
+
+static void reg_setup_auth(void)
+{
+        reg_setup_with("puller", "s3cret");
+}
+
+static void reg_teardown(void)
+{
+        test_registry_stop(&reg);
+        image_store_free(src);
+        image_store_free(dst);
+        src = dst = NULL;
+        root_teardown();
+}
+
+/* Through an oci-archive, as users of skopeo do. */
+static void push(const char *src_ref, const char *dest, const char *flags)
+{
+        _cleanup_free_ char *archive = path_in(tmp, "push.tar");
+        unlink(archive);
+        cr_assert_eq(test_sh("skopeo copy -q %s oci:%s:%s oci-archive:%s", flags, src->layout,
+                             src_ref, archive),
+                     0);
+        cr_assert_eq(test_sh("skopeo copy -q %s --dest-tls-verify=false oci-archive:%s "
+                             "docker://%s/%s",
+                             flags, archive, reg.addr, dest),
+                     0, "push to the registry failed");
+}
+
+static const struct test_tar_entry bb_layer[] = {
+        { .type = TE_DIR, .path = "bin" },
+        { .type = TE_FILE, .path = "bin/busybox", .src_file = "/bin/busybox", .mode = 0755 },
+        { .type = TE_SYMLINK, .path = "bin/sh", .data = "busybox" },
+        { .type = TE_DIR, .path = "etc" },
+        { .type = TE_FILE, .path = "etc/motd", .data = "hello\n" },
+        { .type = TE_DIR, .path = "var/cache" },
+        { .type = TE_FILE, .path = "var/cache/a", .data = "a" },
+};
+static const char *bb_config = "{\"Cmd\":[\"sh\",\"-c\",\"sleep 3600\"]}";
+
+static char *insecure[2];
+
+static struct registry_opts plain_opts(void)
+{
+        insecure[0] = reg.addr;
+        return (struct registry_opts){ .insecure_registries = insecure };
+}
+
+static void assert_busybox_runs(const char *layer_dir)
+{
+        cr_assert_eq(test_sh("test \"$(%s/bin/busybox echo pulled-ok)\" = pulled-ok", layer_dir), 0,
+                     "the pulled busybox does not run");
+}
+
+Test(image_pull, one_layer_by_tag_and_digest, .init = reg_setup, .fini = reg_teardown)
+{
+        struct test_layer l = { bb_layer, ELEMENTSOF(bb_layer), 'g' };
+        cr_assert_eq(test_image_create(src, "local/bb:1", &l, 1, bb_config, NULL), 0);
+        push("local/bb:1", "busybox:1.35", "");
+
+        _cleanup_free_ char *ref = NULL, *full = NULL;
+        cr_assert_geq(asprintf(&ref, "%s/busybox:1.35", reg.addr), 0);
+        struct registry_opts o = plain_opts();
+        struct pull_stats st = { 0 };
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(image_pull(dst, ref, &o, &full, &st, &e), 0, "%s", qerr_msg(e));
+        cr_assert_str_eq(full, ref);
+        cr_assert_eq(st.blobs_fetched, 2, "config and one layer");
+        cr_assert_gt(st.bytes, 900000);
+        _cleanup_image_config_ struct image_config *c = NULL;
+        cr_assert_eq(image_store_load(dst, ref, NULL, &c, NULL), 0);
+        cr_assert_str_eq(c->cmd[2], "sleep 3600");
+        _cleanup_strv_free_ char **dirs = NULL;
+        cr_assert_eq(image_store_unpack(dst, ref, &dirs, NULL, &e), 0, "%s", qerr_msg(e));
+        assert_busybox_runs(dirs[0]);
+
+        /* Again: every blob is there already. */
+        cr_assert_eq(image_pull(dst, ref, &o, NULL, &st, NULL), 0);
+        cr_assert_eq(st.blobs_fetched, 0);
+        cr_assert_eq(st.blobs_present, 2);
+
+        /* By digest. */
+        struct image_desc d = { 0 };
+        cr_assert_eq(image_store_resolve(dst, ref, &d, NULL), 0);
+        _cleanup_free_ char *by_digest = NULL;
+        cr_assert_geq(asprintf(&by_digest, "%s/busybox@%s", reg.addr, d.digest), 0);
+        image_desc_done(&d);
+        cr_assert_eq(image_pull(dst, by_digest, &o, NULL, NULL, &e), 0, "%s", qerr_msg(e));
+        cr_assert_eq(image_store_load(dst, by_digest, NULL, NULL, NULL), 0);
+}
+
+Test(image_pull, three_layers_docker_schema2_with_whiteouts, .init = reg_setup,
+     .fini = reg_teardown)
+{
+        static const struct test_tar_entry l2[] = {
+                { .type = TE_DIR, .path = "etc" },
+                { .type = TE_FILE, .path = "etc/.wh.motd" },
+                { .type = TE_DIR, .path = "var/cache" },
+                { .type = TE_FILE, .path = "var/cache/.wh..wh..opq" },
+                { .type = TE_FILE, .path = "var/cache/b", .data = "b" },
+        };
+        static const struct test_tar_entry l3[] = {
+                { .type = TE_FILE, .path = "srv/data", .data = "top" },
+        };
+        struct test_layer l[] = { { bb_layer, ELEMENTSOF(bb_layer), 'g' },
+                                  { l2, ELEMENTSOF(l2), 'g' },
+                                  { l3, ELEMENTSOF(l3), 'g' } };
+        cr_assert_eq(test_image_create(src, "local/three:1", l, 3, bb_config, NULL), 0);
+        push("local/three:1", "team/three:v1", "--format v2s2");
+
+        _cleanup_free_ char *ref = NULL;
+        cr_assert_geq(asprintf(&ref, "%s/team/three:v1", reg.addr), 0);
+        struct registry_opts o = plain_opts();
+        struct pull_stats st = { 0 };
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(image_pull(dst, ref, &o, NULL, &st, &e), 0, "%s", qerr_msg(e));
+        cr_assert_eq(st.blobs_fetched, 4);
+        struct image_desc d = { 0 };
+        cr_assert_eq(image_store_resolve(dst, ref, &d, NULL), 0);
+        cr_assert_str_eq(d.media_type, MEDIA_DOCKER_MANIFEST);
+        image_desc_done(&d);
+        _cleanup_strv_free_ char **dirs = NULL;
+        size_t n = 0;
+        cr_assert_eq(image_store_unpack(dst, ref, &dirs, &n, &e), 0, "%s", qerr_msg(e));
+        cr_assert_eq(n, 3);
+        _cleanup_free_ char *motd = path_in(dirs[1], "etc/motd");
+        _cleanup_free_ char *cache = path_in(dirs[1], "var/cache");
+        struct stat s;
+        cr_assert_eq(lstat(motd, &s), 0);
+        cr_assert(S_ISCHR(s.st_mode) && s.st_rdev == makedev(0, 0));
+        char v[2] = { 0 };
+        cr_assert_eq(getxattr(cache, "trusted.overlay.opaque", v, 1), 1);
+        _cleanup_free_ char *data = path_in(dirs[2], "srv/data");
+        cr_assert_eq(access(data, F_OK), 0);
+}
+
+/* An OCI index with an arm64 and an amd64 image, pushed whole with --all. */
+Test(image_pull, index_picks_host_platform, .init = reg_setup, .fini = reg_teardown)
+{
+        static const struct test_tar_entry arm[] = {
+                { .type = TE_FILE, .path = "arch", .data = "arm64" },
+        };
+        struct test_layer la = { arm, ELEMENTSOF(arm), 'g' };
+        struct test_layer lb = { bb_layer, ELEMENTSOF(bb_layer), 'g' };
+        cr_assert_eq(test_image_create(src, "local/arm:1", &la, 1, bb_config, NULL), 0);
+        cr_assert_eq(test_image_create(src, "local/amd:1", &lb, 1, bb_config, NULL), 0);
+        struct image_desc da = { 0 }, db = { 0 };
+        cr_assert_eq(image_store_resolve(src, "local/arm:1", &da, NULL), 0);
+        cr_assert_eq(image_store_resolve(src, "local/amd:1", &db, NULL), 0);
+        _cleanup_free_ char *index = NULL, *idx_digest = NULL;
+        cr_assert_geq(asprintf(&index,
+                               "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"manifests\":["
+                               "{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%lld,"
+                               "\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\"}},"
+                               "{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%lld,"
+                               "\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}}]}",
+                               MEDIA_OCI_INDEX, da.media_type, da.digest, (long long)da.size,
+                               db.media_type, db.digest, (long long)db.size),
+                      0);
+        cr_assert_eq(image_store_put_blob(src, index, strlen(index), NULL, &idx_digest, NULL), 0);
+        struct image_desc di = { MEDIA_OCI_INDEX, idx_digest, (int64_t)strlen(index) };
+        cr_assert_eq(image_store_tag(src, "local/multi:1", &di, NULL), 0);
+        push("local/multi:1", "multi:1", "--all");
+
+        _cleanup_free_ char *ref = NULL;
+        cr_assert_geq(asprintf(&ref, "%s/multi:1", reg.addr), 0);
+        struct registry_opts o = plain_opts();
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(image_pull(dst, ref, &o, NULL, NULL, &e), 0, "%s", qerr_msg(e));
+        struct image_desc got = { 0 };
+        cr_assert_eq(image_store_resolve(dst, ref, &got, NULL), 0);
+        cr_assert_str_eq(got.digest, db.digest, "the arm64 image was picked");
+        cr_assert(!image_store_has_blob(dst, da.digest));
+        image_desc_done(&got);
+        image_desc_done(&da);
+        image_desc_done(&db);
+}
+
+static char *find_registry_blob(const char *digest)
+{
+        char *p = NULL;
+        cr_assert_geq(asprintf(&p, "%s/data/docker/registry/v2/blobs/sha256/%.2s/%s/data", reg.dir,
+                               digest + 7, digest + 7),
+                      0);
+        return p;
+}
+
+Test(image_pull, errors_name_the_reason, .init = reg_setup, .fini = reg_teardown)
+{
+        struct test_layer l = { bb_layer, ELEMENTSOF(bb_layer), 'g' };
+        _cleanup_free_ char *mdigest = NULL;
+        cr_assert_eq(test_image_create(src, "local/bb:1", &l, 1, bb_config, &mdigest), 0);
+        push("local/bb:1", "busybox:1.35", "");
+        struct registry_opts o = plain_opts();
+
+        _cleanup_free_ char *missing = NULL;
+        cr_assert_geq(asprintf(&missing, "%s/busybox:nope", reg.addr), 0);
+        struct qerr *e = NULL;
+        cr_assert_eq(image_pull(dst, missing, &o, NULL, NULL, &e), -ENOENT);
+        cr_assert(strstr(qerr_msg(e), IMAGE_PULL_REASON ": pull image"), "%s", qerr_msg(e));
+        cr_log_info("unknown tag: %s", qerr_msg(e));
+        cr_assert(strstr(qerr_msg(e), "MANIFEST_UNKNOWN: manifest unknown"), "%s", qerr_msg(e));
+        qerr_free(e);
+
+        /* Not in the insecure list: HTTPS, which a plain-HTTP registry cannot speak. */
+        _cleanup_free_ char *ref = NULL;
+        cr_assert_geq(asprintf(&ref, "%s/busybox:1.35", reg.addr), 0);
+        e = NULL;
+        struct registry_opts tls = { 0 };
+        cr_assert_lt(image_pull(dst, ref, &tls, NULL, NULL, &e), 0);
+        cr_assert(strstr(qerr_msg(e), IMAGE_PULL_REASON), "%s", qerr_msg(e));
+        cr_log_info("https to a plain registry: %s", qerr_msg(e));
+        cr_assert(strstr(qerr_msg(e), "https://"), "%s", qerr_msg(e));
+        qerr_free(e);
+
+        /* A layer changed on the registry's disk: refused, and nothing named. */
+        _cleanup_image_manifest_ struct image_manifest *m = NULL;
+        cr_assert_eq(image_store_load(src, "local/bb:1", &m, NULL, NULL), 0);
+        _cleanup_free_ char *blob = find_registry_blob(m->layers[0].digest);
+        cr_assert_eq(test_sh("printf X | dd of=%s bs=1 seek=100 conv=notrunc status=none", blob),
+                     0);
+        e = NULL;
+        cr_assert_eq(image_pull(dst, ref, &o, NULL, NULL, &e), -EBADMSG);
+        cr_assert(strstr(qerr_msg(e), "digest mismatch"), "%s", qerr_msg(e));
+        qerr_free(e);
+        cr_assert(!image_store_has_blob(dst, m->layers[0].digest));
+        struct image_desc d = { 0 };
+        cr_assert_eq(image_store_resolve(dst, ref, &d, NULL), -ENOENT);
+}
+
+static char *write_auth_file(const char *host, const char *user_pass_b64)
+{
+        char *p = path_in(tmp, "config.json");
+        _cleanup_free_ char *j = NULL;
+        cr_assert_geq(asprintf(&j,
+                               "{\"auths\":{\"other.example\":{\"auth\":\"eDp5\"},"
+                               "\"%s\":{\"auth\":\"%s\"}}}",
+                               host, user_pass_b64),
+                      0);
+        cr_assert_eq(test_write_file(p, j, strlen(j)), 0);
+        return p;
+}
+
+Test(image_pull, basic_auth_from_config_json, .init = reg_setup_auth, .fini = reg_teardown)
+{
+        struct test_layer l = { bb_layer, ELEMENTSOF(bb_layer), 'g' };
+        cr_assert_eq(test_image_create(src, "local/bb:1", &l, 1, bb_config, NULL), 0);
+        push("local/bb:1", "private/busybox:1.35", "--dest-creds puller:s3cret");
+        _cleanup_free_ char *ref = NULL;
+        cr_assert_geq(asprintf(&ref, "%s/private/busybox:1.35", reg.addr), 0);
+        struct registry_opts o = plain_opts();
+
+        /* No credentials at all. */
+        struct qerr *e = NULL;
+        cr_assert_eq(image_pull(dst, ref, &o, NULL, NULL, &e), -EACCES);
+        cr_assert(strstr(qerr_msg(e), IMAGE_PULL_REASON), "%s", qerr_msg(e));
+        qerr_free(e);
+
+        /* base64("puller:wrong") */
+        _cleanup_free_ char *bad = write_auth_file(reg.addr, "cHVsbGVyOndyb25n");
+        o.auth_file = bad;
+        e = NULL;
+        cr_assert_eq(image_pull(dst, ref, &o, NULL, NULL, &e), -EACCES);
+        cr_assert(strstr(qerr_msg(e), IMAGE_PULL_REASON ": pull image"), "%s", qerr_msg(e));
+        cr_assert(strstr(qerr_msg(e), "401"), "%s", qerr_msg(e));
+        cr_log_info("wrong password: %s", qerr_msg(e));
+        cr_assert(strstr(qerr_msg(e), "UNAUTHORIZED: authentication required"), "%s", qerr_msg(e));
+        qerr_free(e);
+
+        /* base64("puller:s3cret") */
+        _cleanup_free_ char *good = write_auth_file(reg.addr, "cHVsbGVyOnMzY3JldA==");
+        o.auth_file = good;
+        e = NULL;
+        struct pull_stats st = { 0 };
+        cr_assert_eq(image_pull(dst, ref, &o, NULL, &st, &e), 0, "%s", qerr_msg(e));
+        cr_assert_eq(st.blobs_fetched, 2);
+        _cleanup_strv_free_ char **dirs = NULL;
+        cr_assert_eq(image_store_unpack(dst, ref, &dirs, NULL, NULL), 0);
+        assert_busybox_runs(dirs[0]);
 }

@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <archive.h>
 #include <archive_entry.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 
@@ -212,4 +218,111 @@ int test_sh(const char *fmt, ...)
 bool test_have_program(const char *name)
 {
         return test_sh("command -v '%s' >/dev/null 2>&1", name) == 0;
+}
+
+static int free_port(void)
+{
+        _cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t len = sizeof(a);
+        if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+            getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+                return -1;
+        return ntohs(a.sin_port);
+}
+
+static bool port_answers(int port)
+{
+        _cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in a = { .sin_family = AF_INET,
+                                 .sin_port = htons((uint16_t)port),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        return fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+}
+
+static int write_registry_config(struct test_registry *r, const char *user, const char *password)
+{
+        _cleanup_free_ char *cfg = NULL, *path = NULL, *auth = NULL;
+        if (user && test_sh("htpasswd -Bbn '%s' '%s' > %s/htpasswd 2>/dev/null", user, password,
+                            r->dir) != 0)
+                return -EIO;
+        if (user && asprintf(&auth,
+                             "auth:\n  htpasswd:\n    realm: qoslet-test\n"
+                             "    path: %s/htpasswd\n",
+                             r->dir) < 0)
+                return -ENOMEM;
+        if (asprintf(&cfg,
+                     "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n"
+                     "storage:\n  filesystem:\n    rootdirectory: %s/data\n"
+                     "  delete:\n    enabled: true\n"
+                     "http:\n  addr: %s\n%s",
+                     r->dir, r->addr, auth ? auth : "") < 0 ||
+            asprintf(&path, "%s/config.yml", r->dir) < 0)
+                return -ENOMEM;
+        return test_write_file(path, cfg, strlen(cfg));
+}
+
+static void registry_child(const char *dir)
+{
+        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+        char log[256], cfg[256];
+        snprintf(log, sizeof(log), "%s/registry.log", dir);
+        snprintf(cfg, sizeof(cfg), "%s/config.yml", dir);
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+                dup2(fd, 1);
+                dup2(fd, 2);
+        }
+        execlp("docker-registry", "docker-registry", "serve", cfg, (char *)NULL);
+        _exit(127);
+}
+
+int test_registry_start(struct test_registry *r, const char *user, const char *password)
+{
+        *r = (struct test_registry){ .pid = -1 };
+        r->dir = test_tmpdir();
+        r->port = free_port();
+        if (!r->dir || r->port < 0)
+                return -EIO;
+        snprintf(r->addr, sizeof(r->addr), "127.0.0.1:%d", r->port);
+        int k = write_registry_config(r, user, password);
+        if (k < 0)
+                return k;
+        pid_t pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0)
+                registry_child(r->dir);
+        r->pid = pid;
+        for (int i = 0; i < 200; i++) {
+                if (waitpid(pid, NULL, WNOHANG) == pid) {
+                        r->pid = -1;
+                        return -ECHILD;
+                }
+                if (port_answers(r->port))
+                        return 0;
+                nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
+        }
+        return -ETIMEDOUT;
+}
+
+void test_registry_stop(struct test_registry *r)
+{
+        if (r->pid > 0) {
+                kill(r->pid, SIGTERM);
+                bool gone = false;
+                for (int i = 0; i < 100 && !gone; i++) {
+                        gone = waitpid(r->pid, NULL, WNOHANG) == r->pid;
+                        if (!gone)
+                                nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);
+                }
+                if (!gone) {
+                        kill(r->pid, SIGKILL);
+                        waitpid(r->pid, NULL, 0);
+                }
+                r->pid = -1;
+        }
+        test_rmdir(r->dir);
+        free(r->dir);
+        r->dir = NULL;
 }

@@ -50,3 +50,15 @@ int test_write_file(const char *path, const void *buf, size_t n);
 /* Runs a shell command; returns its exit status (or -1). */
 int test_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool test_have_program(const char *name);
+
+/* A real registry (Debian's docker-registry, distribution 2.8) on 127.0.0.1 and a free port,
+ * storage in a temporary directory; with a user, htpasswd basic auth. The registry dies with
+ * the test process (PR_SET_PDEATHSIG) even when the test crashes. */
+struct test_registry {
+        int pid;
+        int port;
+        char *dir;
+        char addr[32]; /* 127.0.0.1:port */
+};
+int test_registry_start(struct test_registry *r, const char *user, const char *password);
+void test_registry_stop(struct test_registry *r);
