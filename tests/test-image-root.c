@@ -3,7 +3,11 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
@@ -13,21 +17,32 @@
 #include "image/fsutil.h"
 #include "image/manifest.h"
 #include "image/registry.h"
+#include "image/rootfs.h"
 #include "image/store.h"
 #include "image/unpack.h"
 
 static char *tmp;
 
+/* Every test runs in a private mount namespace, so a crash leaves no mount behind, with its
+ * files on a fresh tmpfs: in the cgroup v2 VM the root filesystem is an overlay, which
+ * refuses trusted.overlay.* xattrs on its files and an overlay upper directory in it. */
 static void root_setup(void)
 {
         if (geteuid() != 0)
                 cr_skip_test("needs root");
         tmp = test_tmpdir();
         cr_assert_not_null(tmp);
+        cr_assert_eq(unshare(CLONE_NEWNS), 0);
+        cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+        cr_assert_eq(mount("tmpfs", tmp, "tmpfs", 0, "mode=0700"), 0);
 }
 
 static void root_teardown(void)
 {
+        if (!tmp)
+                return;
+        test_rmdir(tmp);
+        (void)umount2(tmp, MNT_DETACH);
         test_rmdir(tmp);
         free(tmp);
         tmp = NULL;
@@ -38,6 +53,19 @@ static char *path_in(const char *dir, const char *rel)
         char *p = NULL;
         cr_assert_geq(asprintf(&p, "%s/%s", dir, rel), 0);
         return p;
+}
+
+static size_t count_entries(const char *path)
+{
+        DIR *d = opendir(path);
+        cr_assert_not_null(d, "open '%s'", path);
+        size_t n = 0;
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+                        n++;
+        closedir(d);
+        return n;
 }
 
 static int unpack_into(const char *dest, const struct test_tar_entry *e, size_t n,
@@ -444,4 +472,142 @@ Test(image_pull, basic_auth_from_config_json, .init = reg_setup_auth, .fini = re
         _cleanup_strv_free_ char **dirs = NULL;
         cr_assert_eq(image_store_unpack(dst, ref, &dirs, NULL, NULL), 0);
         assert_busybox_runs(dirs[0]);
+}
+
+/* Container root filesystems. */
+
+static struct image_store *rstore;
+static char *rrun;
+
+static void rootfs_setup(void)
+{
+        root_setup();
+        _cleanup_free_ char *st = path_in(tmp, "store");
+        cr_assert_eq(image_store_open(st, &rstore, NULL), 0);
+        rrun = path_in(tmp, "run");
+        cr_assert_eq(mkdir(rrun, 0755), 0);
+}
+
+static void rootfs_teardown(void)
+{
+        free(rrun);
+        rrun = NULL;
+        image_store_free(rstore);
+        rstore = NULL;
+        root_teardown();
+}
+
+static char **three_layer_image(void)
+{
+        static const struct test_tar_entry l2[] = {
+                { .type = TE_FILE, .path = "etc/.wh.motd" },
+                { .type = TE_DIR, .path = "var/cache", .mode = 0750 },
+                { .type = TE_FILE, .path = "var/cache/.wh..wh..opq" },
+                { .type = TE_FILE, .path = "var/cache/b", .data = "b" },
+                { .type = TE_DIR, .path = "bin/sh" },
+        };
+        static const struct test_tar_entry l3[] = {
+                { .type = TE_FILE, .path = "srv/data", .data = "top", .uid = 33, .gid = 33 },
+                { .type = TE_FILE, .path = ".wh.bin" },
+                { .type = TE_DIR, .path = "bin" },
+                { .type = TE_FILE, .path = "bin/busybox", .src_file = "/bin/busybox", .mode = 0755 },
+                { .type = TE_SYMLINK, .path = "bin/sh", .data = "busybox" },
+        };
+        struct test_layer l[] = { { bb_layer, ELEMENTSOF(bb_layer), 'g' },
+                                  { l2, ELEMENTSOF(l2), 'z' },
+                                  { l3, ELEMENTSOF(l3), 0 } };
+        cr_assert_eq(test_image_create(rstore, "local/three:1", l, 3, bb_config, NULL), 0);
+        char **dirs = NULL;
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(image_store_unpack(rstore, "local/three:1", &dirs, NULL, &e), 0, "%s",
+                     qerr_msg(e));
+        return dirs;
+}
+
+/* What the merged view must show, overlay or copy alike. */
+static void check_merged(const char *m)
+{
+        _cleanup_free_ char *motd = path_in(m, "etc/motd"), *a = path_in(m, "var/cache/a"),
+                            *b = path_in(m, "var/cache/b"), *cache = path_in(m, "var/cache"),
+                            *data = path_in(m, "srv/data");
+        cr_assert_eq(access(motd, F_OK), -1, "whiteout of etc/motd not applied");
+        cr_assert_eq(access(a, F_OK), -1, "opaque var/cache shows a lower file");
+        cr_assert_eq(access(b, F_OK), 0);
+        struct stat st;
+        cr_assert_eq(stat(cache, &st), 0);
+        cr_assert_eq(st.st_mode & 07777, 0750);
+        cr_assert_eq(stat(data, &st), 0);
+        cr_assert(st.st_uid == 33 && st.st_gid == 33);
+        cr_assert_eq(test_sh("test \"$(chroot %s /bin/sh -c 'busybox cat /var/cache/b "
+                             "/srv/data')\" = btop",
+                             m),
+                     0, "busybox does not run in the merged root");
+}
+
+Test(image_rootfs, overlay_then_copy, .init = rootfs_setup, .fini = rootfs_teardown)
+{
+        _cleanup_strv_free_ char **dirs = three_layer_image();
+        _cleanup_free_ char *c1 = path_in(rrun, "c1"), *c2 = path_in(rrun, "c2");
+        _cleanup_free_ char *m1 = NULL, *m2 = NULL;
+        enum rootfs_kind kind = ROOTFS_COPY;
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(image_rootfs_create(dirs, 3, c1, false, &kind, &m1, &e), 0, "%s", qerr_msg(e));
+        cr_assert_eq(kind, ROOTFS_OVERLAY);
+        struct statfs sf;
+        cr_assert_eq(statfs(m1, &sf), 0);
+        cr_assert_eq(sf.f_type, OVERLAYFS_SUPER_MAGIC);
+        check_merged(m1);
+        /* Writes land in the container's upper directory, never in a shared layer. */
+        _cleanup_free_ char *w = path_in(m1, "etc/written"), *up = path_in(c1, "upper/etc/written");
+        cr_assert_eq(test_write_file(w, "w", 1), 0);
+        cr_assert_eq(access(up, F_OK), 0);
+        for (size_t i = 0; i < 3; i++) {
+                _cleanup_free_ char *in_layer = path_in(dirs[i], "etc/written");
+                cr_assert_eq(access(in_layer, F_OK), -1);
+        }
+
+        cr_assert_eq(image_rootfs_create(dirs, 3, c2, true, &kind, &m2, &e), 0, "%s", qerr_msg(e));
+        cr_assert_eq(kind, ROOTFS_COPY);
+        cr_assert_eq(statfs(m2, &sf), 0);
+        cr_assert_neq(sf.f_type, OVERLAYFS_SUPER_MAGIC);
+        check_merged(m2);
+
+        cr_assert_eq(image_rootfs_remove(c1, &e), 0, "%s", qerr_msg(e));
+        cr_assert_eq(image_rootfs_remove(c2, &e), 0, "%s", qerr_msg(e));
+        cr_assert_eq(access(c1, F_OK), -1);
+        cr_assert_eq(access(c2, F_OK), -1);
+        cr_assert_eq(image_rootfs_remove(c1, NULL), 0, "a second remove fails");
+}
+
+/* More layers than one page of mount options can name. */
+Test(image_rootfs, many_layers, .init = rootfs_setup, .fini = rootfs_teardown)
+{
+        enum { N = 60 };
+        static struct test_tar_entry entries[N][2];
+        static char names[N][2][32];
+        struct test_layer l[N];
+        for (int i = 0; i < N; i++) {
+                snprintf(names[i][0], sizeof(names[i][0]), "f%d", i);
+                snprintf(names[i][1], sizeof(names[i][1]), ".wh.f%d", i - 1);
+                entries[i][0] = (struct test_tar_entry){ .type = TE_FILE,
+                                                         .path = names[i][0],
+                                                         .data = names[i][0] };
+                entries[i][1] = (struct test_tar_entry){ .type = TE_FILE, .path = names[i][1] };
+                l[i] = (struct test_layer){ entries[i], i == 0 ? 1 : 2, 'g' };
+        }
+        cr_assert_eq(test_image_create(rstore, "local/many:1", l, N, bb_config, NULL), 0);
+        _cleanup_strv_free_ char **dirs = NULL;
+        size_t n = 0;
+        cr_assert_eq(image_store_unpack(rstore, "local/many:1", &dirs, &n, NULL), 0);
+        cr_assert_eq(n, N);
+        _cleanup_free_ char *c = path_in(rrun, "c"), *m = NULL;
+        enum rootfs_kind kind;
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(image_rootfs_create(dirs, n, c, false, &kind, &m, &e), 0, "%s", qerr_msg(e));
+        cr_log_info("%d layers: %s", N, kind == ROOTFS_OVERLAY ? "overlay" : "copy");
+        /* Only the top layer's file survives: each layer whites out the one before. */
+        cr_assert_eq(count_entries(m), 1);
+        _cleanup_free_ char *top = path_in(m, "f59");
+        cr_assert_eq(access(top, F_OK), 0);
+        cr_assert_eq(image_rootfs_remove(c, NULL), 0);
 }
