@@ -177,13 +177,13 @@ Test(image_unpack_root, ownership_devices_and_xattrs, .init = root_setup, .fini 
 static struct test_registry reg;
 static struct image_store *src, *dst;
 
-static void reg_setup_with(const char *user, const char *password)
+static void reg_setup_with(const struct test_registry_opts *o)
 {
         root_setup();
         if (!test_have_program("docker-registry") || !test_have_program("skopeo") ||
             !test_have_program("htpasswd"))
                 cr_skip_test("docker-registry, skopeo or htpasswd missing (hack/install-deps.sh)");
-        cr_assert_eq(test_registry_start(&reg, user, password), 0, "registry did not start");
+        cr_assert_eq(test_registry_start(&reg, o), 0, "registry did not start");
         _cleanup_free_ char *a = path_in(tmp, "src"), *b = path_in(tmp, "dst");
         cr_assert_eq(image_store_open(a, &src, NULL), 0);
         cr_assert_eq(image_store_open(b, &dst, NULL), 0);
@@ -191,12 +191,20 @@ static void reg_setup_with(const char *user, const char *password)
 
 static void reg_setup(void)
 {
-        reg_setup_with(NULL, NULL);
+        reg_setup_with(NULL);
 }
 
 static void reg_setup_auth(void)
 {
-        reg_setup_with("puller", "s3cret");
+        reg_setup_with(&(struct test_registry_opts){ .user = "puller", .password = "s3cret" });
+}
+
+static void reg_setup_token_tls(void)
+{
+        if (!test_have_program("python3") || !test_have_program("openssl"))
+                cr_skip_test("python3 or openssl missing (hack/install-deps.sh)");
+        reg_setup_with(&(struct test_registry_opts){
+                .user = "puller", .password = "s3cret", .token = true, .tls = true });
 }
 
 static void reg_teardown(void)
@@ -610,4 +618,46 @@ Test(image_rootfs, many_layers, .init = rootfs_setup, .fini = rootfs_teardown)
         _cleanup_free_ char *top = path_in(m, "f59");
         cr_assert_eq(access(top, F_OK), 0);
         cr_assert_eq(image_rootfs_remove(c, NULL), 0);
+}
+
+/* HTTPS with a certificate checked against the given CA, and the bearer token flow: the
+ * registry answers 401 with a Bearer challenge, the token server takes the basic
+ * credentials from config.json and signs a token the registry verifies. */
+Test(image_pull, bearer_token_over_verified_https, .init = reg_setup_token_tls,
+     .fini = reg_teardown)
+{
+        struct test_layer l = { bb_layer, ELEMENTSOF(bb_layer), 'g' };
+        cr_assert_eq(test_image_create(src, "local/bb:1", &l, 1, bb_config, NULL), 0);
+        push("local/bb:1", "busybox:1.35", "--dest-creds puller:s3cret");
+        _cleanup_free_ char *ref = NULL;
+        cr_assert_geq(asprintf(&ref, "%s/busybox:1.35", reg.addr), 0);
+        _cleanup_free_ char *good = write_auth_file(reg.addr, "cHVsbGVyOnMzY3JldA==");
+
+        /* The system CAs do not know the registry's certificate. */
+        struct registry_opts o = { .auth_file = good };
+        struct qerr *e = NULL;
+        cr_assert_eq(image_pull(dst, ref, &o, NULL, NULL, &e), -EPROTO, "%s", qerr_msg(e));
+        cr_log_info("unknown CA: %s", qerr_msg(e));
+        cr_assert(strstr(qerr_msg(e), IMAGE_PULL_REASON), "%s", qerr_msg(e));
+        qerr_free(e);
+
+        o.ca_file = reg.ca_file;
+        _cleanup_free_ char *bad = write_auth_file(reg.addr, "cHVsbGVyOndyb25n");
+        o.auth_file = bad;
+        e = NULL;
+        cr_assert_eq(image_pull(dst, ref, &o, NULL, NULL, &e), -EACCES);
+        cr_log_info("wrong password for the token: %s", qerr_msg(e));
+        cr_assert(strstr(qerr_msg(e), "get token"), "%s", qerr_msg(e));
+        cr_assert(strstr(qerr_msg(e), "token server: bad user or password"), "%s", qerr_msg(e));
+        qerr_free(e);
+
+        good = write_auth_file(reg.addr, "cHVsbGVyOnMzY3JldA==");
+        o.auth_file = good;
+        e = NULL;
+        struct pull_stats st = { 0 };
+        cr_assert_eq(image_pull(dst, ref, &o, NULL, &st, &e), 0, "%s", qerr_msg(e));
+        cr_assert_eq(st.blobs_fetched, 2);
+        _cleanup_strv_free_ char **dirs = NULL;
+        cr_assert_eq(image_store_unpack(dst, ref, &dirs, NULL, NULL), 0);
+        assert_busybox_runs(dirs[0]);
 }

@@ -252,12 +252,21 @@ static int status_errno(long status)
         return EIO;
 }
 
+static int http_error_from(const char *who, const char *what, long status,
+                           const struct http_resp *r, struct qerr **err)
+{
+        _cleanup_free_ char *msg = registry_message(r);
+        return qerr_set(err, status_errno(status), "%s: %s answered %ld%s%s", what, who, status,
+                        msg ? ": " : "", msg ? msg : "");
+}
+
 static int http_error(const struct reg_client *c, const char *what, long status,
                       const struct http_resp *r, struct qerr **err)
 {
-        _cleanup_free_ char *msg = registry_message(r);
-        return qerr_set(err, status_errno(status), "%s: registry '%s' answered %ld%s%s", what,
-                        c->host, status, msg ? ": " : "", msg ? msg : "");
+        _cleanup_free_ char *who = NULL;
+        if (asprintf(&who, "registry '%s'", c->host) < 0)
+                who = NULL;
+        return http_error_from(who ? who : "registry", what, status, r, err);
 }
 
 static int perform(const struct reg_client *c, const char *url, const char *accept,
@@ -400,8 +409,11 @@ static int fetch_token(struct reg_client *c, const struct auth_challenge *ch, st
         struct http_resp r = { .body_max = MANIFEST_MAX };
         long status = 0;
         int k = perform(&tc, url, NULL, &r, &status, err);
+        _cleanup_free_ char *who = NULL;
         if (k >= 0 && status != 200)
-                k = http_error(c, "get token", status, &r, err);
+                k = http_error_from(
+                        asprintf(&who, "token server '%s'", ch->realm) < 0 ? "token server" : who,
+                        "get token", status, &r, err);
         json_t *j = k >= 0 ? json_loadb(r.body.buf, r.body.len, 0, NULL) : NULL;
         const char *tok = json_string_value(json_object_get(j, "token"));
         if (!tok)

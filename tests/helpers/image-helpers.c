@@ -240,89 +240,162 @@ static bool port_answers(int port)
         return fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
 }
 
-static int write_registry_config(struct test_registry *r, const char *user, const char *password)
+static int write_registry_config(struct test_registry *r, const struct test_registry_opts *o)
 {
-        _cleanup_free_ char *cfg = NULL, *path = NULL, *auth = NULL;
-        if (user && test_sh("htpasswd -Bbn '%s' '%s' > %s/htpasswd 2>/dev/null", user, password,
-                            r->dir) != 0)
+        const char *d = r->dir;
+        _cleanup_free_ char *cfg = NULL, *path = NULL, *auth = NULL, *tls = NULL;
+        if (o->user && !o->token &&
+            (test_sh("htpasswd -Bbn '%s' '%s' > %s/htpasswd 2>/dev/null", o->user, o->password,
+                     d) != 0 ||
+             asprintf(&auth, "auth:\n  htpasswd:\n    realm: qoslet-test\n    path: %s/htpasswd\n",
+                      d) < 0))
                 return -EIO;
-        if (user && asprintf(&auth,
-                             "auth:\n  htpasswd:\n    realm: qoslet-test\n"
-                             "    path: %s/htpasswd\n",
-                             r->dir) < 0)
+        if (o->token && asprintf(&auth,
+                                 "auth:\n  token:\n    realm: http://127.0.0.1:%d/token\n"
+                                 "    service: qoslet-registry\n    issuer: qoslet-issuer\n"
+                                 "    rootcertbundle: %s/token.crt\n",
+                                 r->token_port, d) < 0)
+                return -ENOMEM;
+        if (o->tls &&
+            asprintf(&tls, "  tls:\n    certificate: %s/tls.crt\n    key: %s/tls.key\n", d, d) < 0)
                 return -ENOMEM;
         if (asprintf(&cfg,
                      "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n"
                      "storage:\n  filesystem:\n    rootdirectory: %s/data\n"
                      "  delete:\n    enabled: true\n"
-                     "http:\n  addr: %s\n%s",
-                     r->dir, r->addr, auth ? auth : "") < 0 ||
-            asprintf(&path, "%s/config.yml", r->dir) < 0)
+                     "http:\n  addr: %s\n%s%s",
+                     d, r->addr, tls ? tls : "", auth ? auth : "") < 0 ||
+            asprintf(&path, "%s/config.yml", d) < 0)
                 return -ENOMEM;
         return test_write_file(path, cfg, strlen(cfg));
 }
 
-static void registry_child(const char *dir)
+static int make_cert(const char *dir, const char *name, const char *subject, const char *extra)
 {
+        return test_sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout %s/%s.key "
+                       "-out %s/%s.crt -days 2 -subj '%s' %s >/dev/null 2>&1",
+                       dir, name, dir, name, subject, extra) == 0
+                       ? 0
+                       : -EIO;
+}
+
+static int spawn(const char *dir, const char *log_name, char *const argv[])
+{
+        pid_t pid = fork();
+        if (pid != 0)
+                return pid < 0 ? -errno : pid;
         (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-        char log[256], cfg[256];
-        snprintf(log, sizeof(log), "%s/registry.log", dir);
-        snprintf(cfg, sizeof(cfg), "%s/config.yml", dir);
+        char log[512];
+        snprintf(log, sizeof(log), "%s/%s", dir, log_name);
         int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (fd >= 0) {
                 dup2(fd, 1);
                 dup2(fd, 2);
         }
-        execlp("docker-registry", "docker-registry", "serve", cfg, (char *)NULL);
+        execvp(argv[0], argv);
         _exit(127);
 }
 
-int test_registry_start(struct test_registry *r, const char *user, const char *password)
+static int wait_port(int pid, int port)
 {
-        *r = (struct test_registry){ .pid = -1 };
-        r->dir = test_tmpdir();
-        r->port = free_port();
-        if (!r->dir || r->port < 0)
-                return -EIO;
-        snprintf(r->addr, sizeof(r->addr), "127.0.0.1:%d", r->port);
-        int k = write_registry_config(r, user, password);
-        if (k < 0)
-                return k;
-        pid_t pid = fork();
-        if (pid < 0)
-                return -errno;
-        if (pid == 0)
-                registry_child(r->dir);
-        r->pid = pid;
         for (int i = 0; i < 200; i++) {
-                if (waitpid(pid, NULL, WNOHANG) == pid) {
-                        r->pid = -1;
+                if (waitpid(pid, NULL, WNOHANG) == pid)
                         return -ECHILD;
-                }
-                if (port_answers(r->port))
+                if (port_answers(port))
                         return 0;
                 nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
         }
         return -ETIMEDOUT;
 }
 
+static int start_token_server(struct test_registry *r, const struct test_registry_opts *o)
+{
+        int k = make_cert(r->dir, "token", "/CN=qoslet-token", "");
+        if (k < 0)
+                return k;
+        r->token_port = free_port();
+        char port[16], key[512], cert[512], script[512];
+        snprintf(port, sizeof(port), "%d", r->token_port);
+        snprintf(key, sizeof(key), "%s/token.key", r->dir);
+        snprintf(cert, sizeof(cert), "%s/token.crt", r->dir);
+        /* Tests run from the top of the checkout (hack/run-suite changes there). */
+        snprintf(script, sizeof(script), "tests/helpers/token-server.py");
+        char *argv[] = { "python3",
+                         script,
+                         port,
+                         key,
+                         cert,
+                         "qoslet-issuer",
+                         "qoslet-registry",
+                         (char *)o->user,
+                         (char *)o->password,
+                         NULL };
+        r->token_pid = spawn(r->dir, "token.log", argv);
+        if (r->token_pid < 0)
+                return r->token_pid;
+        k = wait_port(r->token_pid, r->token_port);
+        if (k == -ECHILD)
+                r->token_pid = -1;
+        return k;
+}
+
+int test_registry_start(struct test_registry *r, const struct test_registry_opts *o)
+{
+        static const struct test_registry_opts none = { 0 };
+        o = o ? o : &none;
+        *r = (struct test_registry){ .pid = -1, .token_pid = -1 };
+        r->dir = test_tmpdir();
+        r->port = free_port();
+        if (!r->dir || r->port < 0)
+                return -EIO;
+        snprintf(r->addr, sizeof(r->addr), "127.0.0.1:%d", r->port);
+        int k = 0;
+        if (o->tls) {
+                k = make_cert(r->dir, "tls", "/CN=127.0.0.1",
+                              "-addext subjectAltName=IP:127.0.0.1");
+                if (k < 0 || asprintf(&r->ca_file, "%s/tls.crt", r->dir) < 0)
+                        return -EIO;
+        }
+        if (o->token && (k = start_token_server(r, o)) < 0)
+                return k;
+        if ((k = write_registry_config(r, o)) < 0)
+                return k;
+        char cfg[512];
+        snprintf(cfg, sizeof(cfg), "%s/config.yml", r->dir);
+        char *argv[] = { "docker-registry", "serve", cfg, NULL };
+        r->pid = spawn(r->dir, "registry.log", argv);
+        if (r->pid < 0)
+                return r->pid;
+        k = wait_port(r->pid, r->port);
+        if (k == -ECHILD)
+                r->pid = -1;
+        return k;
+}
+
+static void stop_pid(int *pid)
+{
+        if (*pid <= 0)
+                return;
+        kill(*pid, SIGTERM);
+        bool gone = false;
+        for (int i = 0; i < 100 && !gone; i++) {
+                gone = waitpid(*pid, NULL, WNOHANG) == *pid;
+                if (!gone)
+                        nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);
+        }
+        if (!gone) {
+                kill(*pid, SIGKILL);
+                waitpid(*pid, NULL, 0);
+        }
+        *pid = -1;
+}
+
 void test_registry_stop(struct test_registry *r)
 {
-        if (r->pid > 0) {
-                kill(r->pid, SIGTERM);
-                bool gone = false;
-                for (int i = 0; i < 100 && !gone; i++) {
-                        gone = waitpid(r->pid, NULL, WNOHANG) == r->pid;
-                        if (!gone)
-                                nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);
-                }
-                if (!gone) {
-                        kill(r->pid, SIGKILL);
-                        waitpid(r->pid, NULL, 0);
-                }
-                r->pid = -1;
-        }
+        stop_pid(&r->pid);
+        stop_pid(&r->token_pid);
         test_rmdir(r->dir);
         free(r->dir);
-        r->dir = NULL;
+        free(r->ca_file);
+        r->dir = r->ca_file = NULL;
 }

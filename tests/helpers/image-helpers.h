@@ -52,13 +52,22 @@ int test_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool test_have_program(const char *name);
 
 /* A real registry (Debian's docker-registry, distribution 2.8) on 127.0.0.1 and a free port,
- * storage in a temporary directory; with a user, htpasswd basic auth. The registry dies with
- * the test process (PR_SET_PDEATHSIG) even when the test crashes. */
+ * storage in a temporary directory. With a user: htpasswd basic auth, or with token, bearer
+ * tokens from tests/helpers/token-server.py (which takes the user's basic credentials). With
+ * tls: HTTPS with a fresh self-signed certificate for 127.0.0.1 (ca_file). The processes die
+ * with the test process (PR_SET_PDEATHSIG) even when the test crashes. */
+struct test_registry_opts {
+        const char *user, *password;
+        bool token;
+        bool tls;
+};
+
 struct test_registry {
-        int pid;
-        int port;
+        int pid, token_pid;
+        int port, token_port;
         char *dir;
         char addr[32]; /* 127.0.0.1:port */
+        char *ca_file;
 };
-int test_registry_start(struct test_registry *r, const char *user, const char *password);
+int test_registry_start(struct test_registry *r, const struct test_registry_opts *o);
 void test_registry_stop(struct test_registry *r);
