@@ -10,6 +10,7 @@
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
+#include <time.h>
 
 #include "basic/fileio.h"
 #include "helpers/image-helpers.h"
@@ -660,4 +661,50 @@ Test(image_pull, bearer_token_over_verified_https, .init = reg_setup_token_tls,
         _cleanup_strv_free_ char **dirs = NULL;
         cr_assert_eq(image_store_unpack(dst, ref, &dirs, NULL, NULL), 0);
         assert_busybox_runs(dirs[0]);
+}
+
+static double now_s(void)
+{
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Three 16 MiB layers of random bytes (so gzip gains nothing): pull and unpack rates. */
+Test(image_pull, throughput, .init = reg_setup, .fini = reg_teardown)
+{
+        enum { LAYERS = 3, MIB = 16 };
+        static struct test_tar_entry e[LAYERS];
+        static char files[LAYERS][512], names[LAYERS][16];
+        struct test_layer l[LAYERS];
+        for (int i = 0; i < LAYERS; i++) {
+                snprintf(files[i], sizeof(files[i]), "%s/random%d", tmp, i);
+                snprintf(names[i], sizeof(names[i]), "data%d", i);
+                cr_assert_eq(test_sh("head -c %d /dev/urandom > %s", MIB << 20, files[i]), 0);
+                e[i] = (struct test_tar_entry){ .type = TE_FILE,
+                                                .path = names[i],
+                                                .src_file = files[i] };
+                l[i] = (struct test_layer){ &e[i], 1, 'g' };
+        }
+        cr_assert_eq(test_image_create(src, "local/big:1", l, LAYERS, bb_config, NULL), 0);
+        push("local/big:1", "big:1", "");
+        _cleanup_free_ char *ref = NULL;
+        cr_assert_geq(asprintf(&ref, "%s/big:1", reg.addr), 0);
+        struct registry_opts o = plain_opts();
+        struct pull_stats st = { 0 };
+        _cleanup_qerr_ struct qerr *err = NULL;
+        cr_assert_eq(image_pull(dst, ref, &o, NULL, &st, &err), 0, "%s", qerr_msg(err));
+        cr_assert_gt(st.bytes, (uint64_t)LAYERS * (MIB << 20));
+        double t0 = now_s();
+        _cleanup_strv_free_ char **dirs = NULL;
+        cr_assert_eq(image_store_unpack(dst, ref, &dirs, NULL, &err), 0, "%s", qerr_msg(err));
+        double unpack = now_s() - t0;
+        for (int i = 0; i < LAYERS; i++)
+                cr_assert_eq(test_sh("cmp -s %s %s/%s", files[i], dirs[i], names[i]), 0,
+                             "layer %d content differs", i);
+        double mb = (double)st.bytes / 1e6;
+        cr_log_info("pull: %.1f MB in %.3f s = %.0f MB/s; unpack: %.3f s = %.0f MB/s; "
+                    "pull+unpack %.0f MB/s",
+                    mb, st.seconds, mb / st.seconds, unpack, mb / unpack,
+                    mb / (st.seconds + unpack));
 }

@@ -16,6 +16,7 @@
 #include "image/import.h"
 #include "image/manifest.h"
 #include "image/reference.h"
+#include "image/registry.h"
 #include "image/store.h"
 #include "image/unpack.h"
 
@@ -921,4 +922,71 @@ Test(image_manifest, index_selects_platform)
         cr_assert_eq(image_doc_kind(MEDIA_DOCKER_LIST, NULL, 0), IMAGE_DOC_INDEX);
         cr_assert_eq(image_doc_kind(MEDIA_DOCKER_MANIFEST, NULL, 0), IMAGE_DOC_MANIFEST);
         cr_assert_eq(image_doc_kind("application/json", "{\"config\":{}}", 13), IMAGE_DOC_MANIFEST);
+}
+
+/* Registry helpers that need no registry. */
+
+Test(image_registry, parse_challenge)
+{
+        struct auth_challenge c = { 0 };
+        cr_assert_eq(registry_parse_challenge(
+                             "Bearer realm=\"https://auth.docker.io/token\",service=\"registry."
+                             "docker.io\",scope=\"repository:library/busybox:pull,push\"",
+                             &c, NULL),
+                     0);
+        cr_assert_str_eq(c.scheme, "Bearer");
+        cr_assert_str_eq(c.realm, "https://auth.docker.io/token");
+        cr_assert_str_eq(c.service, "registry.docker.io");
+        cr_assert_str_eq(c.scope, "repository:library/busybox:pull,push");
+        auth_challenge_done(&c);
+
+        cr_assert_eq(
+                registry_parse_challenge("Basic realm=\"a \\\"b\\\"\", charset=UTF-8", &c, NULL),
+                0);
+        cr_assert_str_eq(c.scheme, "Basic");
+        cr_assert_str_eq(c.realm, "a \"b\"");
+        cr_assert_null(c.service);
+        auth_challenge_done(&c);
+
+        cr_assert_eq(registry_parse_challenge("Bearer realm=x,scope", &c, NULL), -EBADMSG);
+        cr_assert_eq(registry_parse_challenge("Bearer realm=\"unterminated", &c, NULL), -EBADMSG);
+        cr_assert_eq(registry_parse_challenge("", &c, NULL), -EBADMSG);
+}
+
+Test(image_registry, credentials_from_config_json, .init = store_setup, .fini = store_teardown)
+{
+        _cleanup_free_ char *p = NULL;
+        cr_assert_geq(asprintf(&p, "%s/config.json", store_dir), 0);
+        const char *j = "{\"auths\":{"
+                        "\"https://index.docker.io/v1/\":{\"auth\":\"aHViOnB3\"},"
+                        "\"quay.io\":{\"username\":\"q\",\"password\":\"p:w\"},"
+                        "\"http://127.0.0.1:5000\":{\"auth\":\"dTphOmI=\"},"
+                        "\"bad.example\":{\"auth\":\"!!!\"}}}";
+        cr_assert_eq(test_write_file(p, j, strlen(j)), 0);
+        struct {
+                const char *domain, *user, *password;
+        } cases[] = {
+                { "docker.io", "hub", "pw" },
+                { "quay.io", "q", "p:w" },
+                { "127.0.0.1:5000", "u", "a:b" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *u = NULL, *pw = NULL;
+                _cleanup_qerr_ struct qerr *e = NULL;
+                cr_assert_eq(registry_find_credentials(p, cases[i].domain, &u, &pw, &e), 1,
+                             "%s: %s", cases[i].domain, qerr_msg(e));
+                cr_assert_str_eq(u, cases[i].user);
+                cr_assert_str_eq(pw, cases[i].password);
+        }
+        char *u = NULL, *pw = NULL;
+        cr_assert_eq(registry_find_credentials(p, "ghcr.io", &u, &pw, NULL), 0);
+        cr_assert_eq(registry_find_credentials(p, "127.0.0.1", &u, &pw, NULL), 0);
+        cr_assert_eq(registry_find_credentials(p, "bad.example", &u, &pw, NULL), -EBADMSG);
+        cr_assert_eq(
+                registry_find_credentials("/nonexistent/config.json", "quay.io", &u, &pw, NULL), 0);
+        cr_assert_null(u);
+        char *insecure[] = { "127.0.0.1:5000", "reg.local", NULL };
+        cr_assert(registry_is_insecure(insecure, "reg.local"));
+        cr_assert(!registry_is_insecure(insecure, "127.0.0.1"));
+        cr_assert(!registry_is_insecure(NULL, "reg.local"));
 }
