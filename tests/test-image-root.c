@@ -652,6 +652,8 @@ Test(image_pull, bearer_token_over_verified_https, .init = reg_setup_token_tls,
         cr_assert(strstr(qerr_msg(e), "token server: bad user or password"), "%s", qerr_msg(e));
         qerr_free(e);
 
+        /* The same file again, with the right password. */
+        free(good);
         good = write_auth_file(reg.addr, "cHVsbGVyOnMzY3JldA==");
         o.auth_file = good;
         e = NULL;

@@ -380,7 +380,7 @@ int image_store_resolve(const struct image_store *s, const char *ref, struct ima
         if (r < 0)
                 return r;
         json_t *manifests = json_object_get(root, "manifests");
-        r = qerr_set(err, ENOENT, "no image '%s' in the store", ref);
+        r = -ENOENT;
         for (size_t i = json_array_size(manifests); i > 0; i--) {
                 json_t *m = json_array_get(manifests, i - 1);
                 const char *name = entry_ref(m);
@@ -390,7 +390,11 @@ int image_store_resolve(const struct image_store *s, const char *ref, struct ima
                 break;
         }
         json_decref(root);
-        return r == -EBADMSG ? qerr_set(err, EBADMSG, "bad index entry for '%s'", ref) : r;
+        if (r == -ENOENT)
+                return qerr_set(err, ENOENT, "no image '%s' in the store", ref);
+        if (r < 0)
+                return qerr_set(err, -r, "bad index entry for '%s'", ref);
+        return 0;
 }
 
 void image_entries_free(struct image_entry *e, size_t n)
