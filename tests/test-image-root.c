@@ -14,6 +14,7 @@
 
 #include "basic/fileio.h"
 #include "helpers/image-helpers.h"
+#include "helpers/paths.h"
 #include "image/digest.h"
 #include "image/fsutil.h"
 #include "image/manifest.h"
@@ -709,4 +710,31 @@ Test(image_pull, throughput, .init = reg_setup, .fini = reg_teardown)
                     "pull+unpack %.0f MB/s",
                     mb, st.seconds, mb / st.seconds, unpack, mb / unpack,
                     mb / (st.seconds + unpack));
+}
+
+Test(image_pull, with_qosctl, .init = reg_setup, .fini = reg_teardown)
+{
+        struct test_layer l = { bb_layer, ELEMENTSOF(bb_layer), 'g' };
+        cr_assert_eq(test_image_create(src, "local/bb:1", &l, 1, bb_config, NULL), 0);
+        push("local/bb:1", "busybox:1.35", "");
+        _cleanup_free_ char *qosctl = test_program_path("qosctl"), *root = path_in(tmp, "cli");
+        _cleanup_free_ char *cmd = NULL, *out = NULL, *cmd2 = NULL, *out2 = NULL;
+        cr_assert_geq(asprintf(&cmd,
+                               "%s pull --root-dir %s --insecure-registry %s --unpack "
+                               "%s/busybox:1.35 2>&1",
+                               qosctl, root, reg.addr, reg.addr),
+                      0);
+        cr_assert_eq(test_run_capture(cmd, &out), 0, "%s", out);
+        cr_assert(strstr(out, "2 blobs fetched"), "%s", out);
+        cr_assert(strstr(out, "unpacked 1 layers"), "%s", out);
+        cr_assert_geq(asprintf(&cmd2, "%s images --root-dir %s", qosctl, root), 0);
+        cr_assert_eq(test_run_capture(cmd2, &out2), 0, "%s", out2);
+        cr_assert(strstr(out2, "/busybox:1.35"), "%s", out2);
+
+        _cleanup_free_ char *cmd3 = NULL, *out3 = NULL;
+        cr_assert_geq(asprintf(&cmd3, "%s pull --root-dir %s %s/busybox:1.35 2>&1", qosctl, root,
+                               reg.addr),
+                      0);
+        cr_assert_eq(test_run_capture(cmd3, &out3), 1, "%s", out3);
+        cr_assert(strstr(out3, IMAGE_PULL_REASON), "%s", out3);
 }

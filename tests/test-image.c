@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/file.h>
@@ -11,6 +12,7 @@
 #include "basic/fileio.h"
 #include "basic/strbuf.h"
 #include "helpers/image-helpers.h"
+#include "helpers/paths.h"
 #include "image/digest.h"
 #include "image/fsutil.h"
 #include "image/import.h"
@@ -989,4 +991,34 @@ Test(image_registry, credentials_from_config_json, .init = store_setup, .fini = 
         cr_assert(registry_is_insecure(insecure, "reg.local"));
         cr_assert(!registry_is_insecure(insecure, "127.0.0.1"));
         cr_assert(!registry_is_insecure(NULL, "reg.local"));
+}
+
+/* The command line over the same store. */
+
+Test(image_qosctl, import_then_images, .init = store_setup, .fini = store_teardown)
+{
+        if (!test_have_program("skopeo"))
+                cr_skip_test("skopeo is not installed (hack/install-deps.sh)");
+        _cleanup_free_ char *archive = make_oci_archive("busybox:1.35");
+        _cleanup_free_ char *qosctl = test_program_path("qosctl");
+        _cleanup_free_ char *cmd = NULL, *out = NULL, *cmd2 = NULL, *out2 = NULL;
+        cr_assert_geq(asprintf(&cmd, "%s import --root-dir %s %s 2>&1", qosctl, store_dir, archive),
+                      0);
+        cr_assert_eq(test_run_capture(cmd, &out), 0, "%s", out);
+        cr_assert_str_eq(out, "imported docker.io/library/busybox:1.35\n");
+        cr_assert_geq(asprintf(&cmd2, "%s images --root-dir %s -o json", qosctl, store_dir), 0);
+        cr_assert_eq(test_run_capture(cmd2, &out2), 0, "%s", out2);
+        json_t *j = json_loads(out2, 0, NULL);
+        cr_assert_not_null(j, "%s", out2);
+        json_t *img = json_array_get(json_object_get(j, "images"), 0);
+        cr_assert_str_eq(json_string_value(json_object_get(img, "ref")),
+                         "docker.io/library/busybox:1.35");
+        cr_assert_gt(json_integer_value(json_object_get(img, "size")), 900000);
+        json_decref(j);
+
+        _cleanup_free_ char *bad = NULL, *bad_out = NULL;
+        cr_assert_geq(
+                asprintf(&bad, "%s import --root-dir %s /etc/hostname 2>&1", qosctl, store_dir), 0);
+        cr_assert_eq(test_run_capture(bad, &bad_out), 1);
+        cr_assert(strstr(bad_out, "open archive '/etc/hostname'"), "%s", bad_out);
 }
