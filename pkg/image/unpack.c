@@ -410,6 +410,9 @@ static int extract_entry(struct unpack *u, struct archive_entry *e, struct qerr 
         if (*path == 0) {
                 if (type != AE_IFDIR)
                         return qerr_set(err, EPERM, "refusing a root entry that is no directory");
+                if (u->privileged &&
+                    fchown(u->rootfd, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e)) < 0)
+                        return qerr_set_errno(err, errno, "chown the layer's root");
                 return remember_dir(u, e, "", err);
         }
         const char *name = NULL;
