@@ -121,6 +121,7 @@ Test(image_unpack_root, whiteouts_become_overlay_whiteouts, .init = root_setup,
 Test(image_unpack_root, ownership_devices_and_xattrs, .init = root_setup, .fini = root_teardown)
 {
         static const struct test_tar_entry e[] = {
+                { .type = TE_DIR, .path = "./", .uid = 5, .gid = 6, .mode = 0711 },
                 { .type = TE_DIR, .path = "home/app", .uid = 1000, .gid = 1001, .mode = 0700 },
                 { .type = TE_FILE,
                   .path = "home/app/f",
@@ -152,6 +153,9 @@ Test(image_unpack_root, ownership_devices_and_xattrs, .init = root_setup, .fini 
         _cleanup_qerr_ struct qerr *err = NULL;
         cr_assert_eq(unpack_into(dest, e, ELEMENTSOF(e), &err), 0, "%s", qerr_msg(err));
         struct stat st;
+        cr_assert_eq(lstat(dest, &st), 0);
+        cr_assert(st.st_uid == 5 && st.st_gid == 6 && (st.st_mode & 07777) == 0711,
+                  "the root entry's owner or mode was not applied");
         _cleanup_free_ char *app = path_in(dest, "home/app"), *f = path_in(dest, "home/app/f"),
                             *l = path_in(dest, "home/app/l"), *null = path_in(dest, "dev/null"),
                             *ping = path_in(dest, "bin/ping"), *evil = path_in(dest, "evil");
