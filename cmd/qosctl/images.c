@@ -159,7 +159,9 @@ static void print_images(const struct image_store *s, const struct image_entry *
                 printf("%-60s %.19s %10s\n", v[i].ref, v[i].desc.digest, sz);
         }
         if (json) {
-                json_dumpf(json_pack("{s:o}", "images", arr), stdout, JSON_INDENT(2));
+                json_t *top = json_pack("{s:o}", "images", arr);
+                json_dumpf(top, stdout, JSON_INDENT(2));
+                json_decref(top);
                 printf("\n");
         }
 }
