@@ -3,7 +3,7 @@
 
 CC ?= gcc
 BUILD ?= build
-PKGS := yaml-0.1 jansson libcurl libsystemd libcrypto libseccomp libcap
+PKGS := yaml-0.1 jansson libcurl libsystemd libcrypto libseccomp libcap libarchive
 TEST_PKGS := criterion
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
