@@ -7,7 +7,6 @@
 #include "image/import.h"
 #include "image/manifest.h"
 #include "image/reference.h"
-#include "image/wrap.h"
 
 #define META_MAX (16u << 20)
 #define COPY_BUF (256u << 10)

@@ -6,7 +6,6 @@
 #include "image/manifest.h"
 #include "image/reference.h"
 #include "image/unpack.h"
-#include "image/wrap.h"
 
 #define DOC_MAX (4u << 20)
 

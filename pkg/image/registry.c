@@ -14,7 +14,6 @@
 #include "image/manifest.h"
 #include "image/reference.h"
 #include "image/registry.h"
-#include "image/wrap.h"
 
 #define MANIFEST_MAX (4u << 20)
 #define ERROR_BODY_MAX (64u << 10)

@@ -14,7 +14,6 @@
 #include "basic/strbuf.h"
 #include "image/fsutil.h"
 #include "image/rootfs.h"
-#include "image/wrap.h"
 
 #define COPY_BUF (128u << 10)
 

@@ -10,7 +10,6 @@
 #include "image/fsutil.h"
 #include "image/reference.h"
 #include "image/store.h"
-#include "image/wrap.h"
 
 #define INDEX_MAX (16u << 20)
 

@@ -16,7 +16,6 @@
 #include "image/fsutil.h"
 #include "image/reference.h"
 #include "image/unpack.h"
-#include "image/wrap.h"
 
 #define UNPACK_BUF (256u << 10)
 #define WHITEOUT_PREFIX ".wh."
