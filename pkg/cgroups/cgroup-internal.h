@@ -165,6 +165,15 @@ uint64_t cg_now_us(void);
 /* SIGKILL to every pid; ESRCH is ignored. */
 void cg_kill_pids(const pid_t *pids, size_t n);
 
+/* qerr_wrap() that returns r, also when the caller passed no error sink (err == NULL). */
+#define cg_wrap(r, err, ...)                               \
+        ({                                                 \
+                int _r = (r);                              \
+                if ((err) && *(err))                       \
+                        (void)qerr_wrap(err, __VA_ARGS__); \
+                _r;                                        \
+        })
+
 /* Validations the entry points share. */
 int cg_check_container_id(const char *id, struct qerr **err);
 

@@ -118,7 +118,7 @@ static int manager_pick_driver(struct cg_manager *m, const char *driver, struct 
                 return qerr_set(err, EINVAL, "unknown cgroup driver '%s'", driver);
         int r = cg_systemd_connect(&m->bus, err);
         if (r < 0)
-                return qerr_wrap(err, "use cgroup driver 'systemd'");
+                return cg_wrap(r, err, "use cgroup driver 'systemd'");
         m->ops = &cg_systemd_ops;
         return 0;
 }
@@ -134,7 +134,7 @@ int cg_manager_new(const char *driver, const char *cgroup_root, struct cg_manage
                 return r;
         r = manager_detect(m, err);
         if (r < 0)
-                return qerr_wrap(err, "detect cgroup mode");
+                return cg_wrap(r, err, "detect cgroup mode");
         r = manager_pick_driver(m, driver, err);
         if (r < 0)
                 return r;
@@ -162,8 +162,8 @@ const char *cg_manager_systemd_root(const struct cg_manager *m)
         return m->systemd_root;
 }
 
-/* The path of the manager's driver, refused unless it lies below the cgroup root: a manager
- * never works on cgroups outside its own tree. */
+/* The path of the manager's driver, refused unless it lies in the cgroup root's tree: a
+ * manager never works on cgroups outside it. */
 static int pick_path(const struct cg_manager *m, const char *cgroupfs_path,
                      const char *systemd_path, const char **ret, struct qerr **err)
 {
@@ -174,7 +174,8 @@ static int pick_path(const struct cg_manager *m, const char *cgroupfs_path,
                 return qerr_set(err, EINVAL, "no %s path given", sd ? "systemd" : "cgroupfs");
         if (!cg_path_is_valid(path))
                 return qerr_set(err, EINVAL, "bad cgroup path '%s'", path);
-        if (!cg_path_is_below(path, root))
+        /* The root itself is the manager's too, unless it is the hierarchy's root. */
+        if (!cg_path_is_below(path, root) && (strcmp(path, root) != 0 || strcmp(root, "/") == 0))
                 return qerr_set(err, EPERM, "cgroup '%s' is outside cgroup root '%s'", path, root);
         *ret = path;
         return 0;
@@ -216,16 +217,16 @@ int cg_apply(struct cg_manager *m, const char *cgroupfs_path, const char *system
         if (!exists) {
                 r = m->ops->create(m, path, v, pid, err);
                 if (r < 0)
-                        return qerr_wrap(err, "create cgroup '%s'", path);
+                        return cg_wrap(r, err, "create cgroup '%s'", path);
         }
         _cleanup_strv_free_ char **skipped = NULL;
         r = m->ops->set(m, path, v, exists, &skipped, err);
         if (r < 0)
-                return qerr_wrap(err, "apply cgroup '%s'", path);
+                return cg_wrap(r, err, "apply cgroup '%s'", path);
         if (pid > 0) {
                 r = m->ops->attach(m, path, pid, err);
                 if (r < 0)
-                        return qerr_wrap(err, "apply cgroup '%s'", path);
+                        return cg_wrap(r, err, "apply cgroup '%s'", path);
         }
         return finish_skipped(TAKE_PTR(skipped), ret_skipped, err);
 }
@@ -243,7 +244,7 @@ int cg_update(struct cg_manager *m, const char *cgroupfs_path, const char *syste
         _cleanup_strv_free_ char **skipped = NULL;
         r = m->ops->set(m, path, pick_values(m, v2, v1), true, &skipped, err);
         if (r < 0)
-                return qerr_wrap(err, "update cgroup '%s'", path);
+                return cg_wrap(r, err, "update cgroup '%s'", path);
         return finish_skipped(TAKE_PTR(skipped), ret_skipped, err);
 }
 
@@ -258,7 +259,7 @@ int cg_attach(struct cg_manager *m, const char *cgroupfs_path, const char *syste
                 return qerr_set(err, EINVAL, "attach pid %d to '%s'", (int)pid, path);
         r = m->ops->attach(m, path, pid, err);
         if (r < 0)
-                return qerr_wrap(err, "attach pid %d to '%s'", (int)pid, path);
+                return cg_wrap(r, err, "attach pid %d to '%s'", (int)pid, path);
         return 0;
 }
 
@@ -292,7 +293,7 @@ int cg_stats(struct cg_manager *m, const char *cgroupfs_path, const char *system
         struct cg_stats st = { 0 };
         r = m->ops->stats(m, path, &st, err);
         if (r < 0)
-                return qerr_wrap(err, "read stats of '%s'", path);
+                return cg_wrap(r, err, "read stats of '%s'", path);
         *ret = st;
         return 0;
 }
@@ -310,14 +311,14 @@ int cg_destroy(struct cg_manager *m, const char *cgroupfs_path, const char *syst
                 /* Read first: OOM counts are gone with the cgroup. */
                 r = m->ops->stats(m, path, &st, err);
                 if (r < 0 && r != -ENOENT)
-                        return qerr_wrap(err, "destroy cgroup '%s'", path);
+                        return cg_wrap(r, err, "destroy cgroup '%s'", path);
                 r = m->ops->kill(m, path, err);
                 if (r < 0)
-                        return qerr_wrap(err, "destroy cgroup '%s'", path);
+                        return cg_wrap(r, err, "destroy cgroup '%s'", path);
         }
         r = m->ops->remove(m, path, err);
         if (r < 0)
-                return qerr_wrap(err, "destroy cgroup '%s'", path);
+                return cg_wrap(r, err, "destroy cgroup '%s'", path);
         if (ret_final)
                 *ret_final = st;
         return exists ? 1 : 0;
@@ -414,7 +415,7 @@ int cg_list_pods(struct cg_manager *m, const char *tier_cgroupfs, const char *ti
         _cleanup_strv_free_ char **children = NULL;
         r = m->ops->children(m, path, &children, err);
         if (r < 0)
-                return qerr_wrap(err, "list pods in '%s'", path);
+                return cg_wrap(r, err, "list pods in '%s'", path);
         struct cg_pod_ref *refs = calloc(cg_strv_length(children) + 1, sizeof(*refs));
         size_t n = 0;
         if (!refs)

@@ -14,8 +14,9 @@
  * A cgroup is named the way the plan names it, by both of its paths: the cgroupfs one
  * ("/kubepods/burstable/pod<uid>") and the systemd one
  * ("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid>.slice"). The
- * manager uses the one of its driver. Paths include the cgroup root; every path must lie
- * below it, so that a manager never touches a cgroup outside its own tree.
+ * manager uses the one of its driver. Paths include the cgroup root; every path must lie in
+ * its tree (the root itself included, unless it is "/"), so that a manager never touches a
+ * cgroup outside it.
  *
  * Values are given for both hierarchies (v2 names "cpu.max", v1 names "cpu/cpu.shares"); the
  * manager writes the set of its mode. A file of a controller the host lacks is skipped, as
