@@ -162,8 +162,17 @@ bool cg_backoff_wait(struct cg_backoff *b);
 int cg_backoff_next_ms(struct cg_backoff *b);
 uint64_t cg_now_us(void);
 
-/* SIGKILL to every pid; ESRCH is ignored. */
-void cg_kill_pids(const pid_t *pids, size_t n);
+/* How to freeze a cgroup (v1 freezer.state, v2 cgroup.freeze); dir NULL: no freezer. */
+struct cg_freezer {
+        const char *dir;
+        int (*freeze)(const char *dir, bool on);
+        bool frozen;
+};
+
+/* Kills every process in the cgroups dirs and their children: freeze (so that nothing forks),
+ * SIGKILL each through a pidfd, thaw, wait for the exits; again while processes are found,
+ * with a bounded back-off. EBUSY when some are still there after CG_KILL_TIMEOUT_US. */
+int cg_kill_procs(char *const *dirs, struct cg_freezer *fz, const char *path, struct qerr **err);
 
 /* qerr_wrap() that returns r, also when the caller passed no error sink (err == NULL). */
 #define cg_wrap(r, err, ...)                               \

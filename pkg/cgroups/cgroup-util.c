@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <dirent.h>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
@@ -507,10 +509,91 @@ int cg_backoff_next_ms(struct cg_backoff *b)
         return (int)((d + 999) / 1000);
 }
 
-void cg_kill_pids(const pid_t *pids, size_t n)
+/* Signals through a pidfd where the kernel has them (Linux 5.3): the process cannot be swapped
+ * for another one with the same pid between opening and signalling, and its exit can be
+ * waited for with poll(2), whoever its parent is. */
+static void kill_and_wait(const pid_t *pids, size_t n, const struct cg_freezer *fz,
+                          uint64_t deadline_us)
 {
-        for (size_t i = 0; i < n; i++)
-                (void)kill(pids[i], SIGKILL);
+        _cleanup_free_ struct pollfd *fds = calloc(n + 1, sizeof(struct pollfd));
+        size_t nfds = 0;
+        for (size_t i = 0; i < n; i++) {
+                int fd = fds ? (int)syscall(SYS_pidfd_open, pids[i], 0) : -1;
+                if (fd < 0) {
+                        (void)kill(pids[i], SIGKILL);
+                        continue;
+                }
+                if (syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0) < 0)
+                        (void)kill(pids[i], SIGKILL);
+                fds[nfds++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+        }
+        /* A frozen task dies of SIGKILL only once thawed. */
+        if (fz && fz->frozen)
+                (void)fz->freeze(fz->dir, false);
+        for (size_t left = nfds; left > 0;) {
+                uint64_t now = cg_now_us();
+                if (now >= deadline_us)
+                        break;
+                int ms = (int)MIN((deadline_us - now + 999) / 1000, 1000u);
+                if (poll(fds, nfds, ms) < 0 && errno != EINTR)
+                        break;
+                for (size_t i = 0; i < nfds; i++)
+                        if (fds[i].fd >= 0 && fds[i].revents) {
+                                (void)close(fds[i].fd);
+                                fds[i].fd = -1;
+                                left--;
+                        }
+        }
+        for (size_t i = 0; i < nfds; i++)
+                if (fds[i].fd >= 0)
+                        (void)close(fds[i].fd);
+}
+
+static int collect_all(char *const *dirs, pid_t **pids, size_t *n, struct qerr **err)
+{
+        for (size_t i = 0; dirs && dirs[i]; i++) {
+                int r = cg_collect_pids(dirs[i], pids, n, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The same process shows in each v1 hierarchy: one pidfd each is enough. */
+static size_t dedup_pids(pid_t *pids, size_t n)
+{
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+                bool seen = false;
+                for (size_t j = 0; j < k && !seen; j++)
+                        seen = pids[j] == pids[i];
+                if (!seen)
+                        pids[k++] = pids[i];
+        }
+        return k;
+}
+
+int cg_kill_procs(char *const *dirs, struct cg_freezer *fz, const char *path, struct qerr **err)
+{
+        struct cg_backoff b;
+        cg_backoff_init(&b, CG_KILL_TIMEOUT_US);
+        for (bool first = true;; first = false) {
+                _cleanup_free_ pid_t *pids = NULL;
+                size_t n = 0;
+                int r = collect_all(dirs, &pids, &n, err);
+                if (r < 0 || n == 0)
+                        return r;
+                /* Frozen, nothing forks while the signals go out; a child forked between the
+                 * reading and the freezing is found by the next round. */
+                if (fz && fz->dir)
+                        fz->frozen = fz->freeze(fz->dir, true) >= 0;
+                kill_and_wait(pids, dedup_pids(pids, n), fz, b.deadline_us);
+                if (fz)
+                        fz->frozen = false;
+                /* Processes attached meanwhile, or without a pidfd: look again, later. */
+                if (!first && !cg_backoff_wait(&b))
+                        return qerr_set(err, EBUSY, "kill processes of '%s': still running", path);
+        }
 }
 
 int cg_check_container_id(const char *id, struct qerr **err)

@@ -68,31 +68,28 @@ static int cpuset_fill(const char *parent, const char *dir, struct qerr **err)
         return 0;
 }
 
-static int create_in(const struct cg_manager *m, const char *mount, char **prefixes,
-                     struct qerr **err)
+/* mkdir -p from the deepest level up: in an existing tree it costs one mkdir per hierarchy.
+ * Every level made in the cpuset hierarchy gets its parent's cpus and mems. */
+static int make_levels(const char *mount, char **prefixes, size_t idx, bool cpuset,
+                       struct qerr **err)
 {
-        bool cpuset = m->mounts.v1[CG_CPUSET] && strcmp(mount, m->mounts.v1[CG_CPUSET]) == 0;
-        _cleanup_free_ char *parent = strdup(mount);
-        if (!parent)
+        _cleanup_free_ char *dir = cg_path_join(mount, prefixes[idx], NULL);
+        _cleanup_free_ char *parent = idx > 0 ? cg_path_join(mount, prefixes[idx - 1], NULL)
+                                              : strdup(mount);
+        if (!dir || !parent)
                 return qerr_set(err, ENOMEM, "create cgroup");
-        STRV_FOREACH (p, prefixes) {
-                char *dir = cg_path_join(mount, *p, NULL);
-                if (!dir)
-                        return qerr_set(err, ENOMEM, "create cgroup");
-                bool made = mkdir(dir, 0755) >= 0;
-                int r = 0;
-                if (!made && errno != EEXIST)
-                        r = qerr_set_errno(err, errno, "create '%s'", dir);
-                /* Levels above the cgroup root are not ours unless just made. */
-                if (r >= 0 && cpuset &&
-                    (made || cg_path_is_below(*p, m->root) || strcmp(*p, m->root) == 0))
-                        r = cpuset_fill(parent, dir, err);
-                free(parent);
-                parent = dir;
+        if (mkdir(dir, 0755) < 0) {
+                if (errno == EEXIST)
+                        return 0;
+                if (errno != ENOENT || idx == 0)
+                        return qerr_set_errno(err, errno, "create '%s'", dir);
+                int r = make_levels(mount, prefixes, idx - 1, cpuset, err);
                 if (r < 0)
                         return r;
+                if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                        return qerr_set_errno(err, errno, "create '%s'", dir);
         }
-        return 0;
+        return cpuset ? cpuset_fill(parent, dir, err) : 0;
 }
 
 static int v1_create(struct cg_manager *m, const char *path, const struct cg_values *v, pid_t pid,
@@ -112,7 +109,9 @@ static int v1_create(struct cg_manager *m, const char *path, const struct cg_val
                         continue;
                 if (cg_strv_push(&mounts, mount) < 0)
                         return qerr_set(err, ENOMEM, "create '%s'", path);
-                r = create_in(m, mount, prefixes, err);
+                bool cpuset = m->mounts.v1[CG_CPUSET] &&
+                              strcmp(mount, m->mounts.v1[CG_CPUSET]) == 0;
+                r = make_levels(mount, prefixes, cg_strv_length(prefixes) - 1, cpuset, err);
                 if (r < 0)
                         return r;
         }
@@ -220,31 +219,9 @@ static int v1_stats(struct cg_manager *m, const char *path, struct cg_stats *ret
         return r < 0 ? r : 0;
 }
 
-static int collect_all(char **dirs, pid_t **pids, size_t *n, struct qerr **err)
+static int freeze_v1(const char *dir, bool on)
 {
-        STRV_FOREACH (d, dirs) {
-                int r = cg_collect_pids(*d, pids, n, err);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-/* Freezing first stops forks while the pids are read and signalled; a frozen task dies of
- * SIGKILL only once thawed. */
-static bool freeze(const char *freezer)
-{
-        if (!freezer || cg_write_file(freezer, "freezer.state", "FROZEN", NULL) < 0)
-                return false;
-        struct cg_backoff b;
-        cg_backoff_init(&b, 1000 * 1000);
-        do {
-                _cleanup_free_ char *state = NULL;
-                if (cg_read_file(freezer, "freezer.state", &state, NULL) < 0 ||
-                    strcmp(state, "FROZEN") == 0)
-                        break;
-        } while (cg_backoff_wait(&b));
-        return true;
+        return cg_write_file(dir, "freezer.state", on ? "FROZEN" : "THAWED", NULL);
 }
 
 static int v1_kill(struct cg_manager *m, const char *path, struct qerr **err)
@@ -252,31 +229,11 @@ static int v1_kill(struct cg_manager *m, const char *path, struct qerr **err)
         _cleanup_strv_free_ char **dirs = NULL;
         if (v1_dirs(m, path, m->mounts.v1_mask, &dirs) < 0)
                 return qerr_set(err, ENOMEM, "kill '%s'", path);
-        _cleanup_free_ char *freezer = m->mounts.v1[CG_FREEZER] ? ctrl_dir(m, CG_FREEZER, path)
-                                                                : NULL;
-        bool frozen = freeze(freezer && dir_exists(freezer) ? freezer : NULL);
-        struct cg_backoff b;
-        cg_backoff_init(&b, CG_KILL_TIMEOUT_US);
-        int r;
-        for (;;) {
-                _cleanup_free_ pid_t *pids = NULL;
-                size_t n = 0;
-                r = collect_all(dirs, &pids, &n, err);
-                if (r < 0 || n == 0)
-                        break;
-                cg_kill_pids(pids, n);
-                if (frozen) {
-                        (void)cg_write_file(freezer, "freezer.state", "THAWED", NULL);
-                        frozen = false;
-                }
-                if (!cg_backoff_wait(&b)) {
-                        r = qerr_set(err, EBUSY, "kill processes of '%s': still running", path);
-                        break;
-                }
-        }
-        if (frozen)
-                (void)cg_write_file(freezer, "freezer.state", "THAWED", NULL);
-        return r;
+        _cleanup_free_ char *freezer = ctrl_dir(m, CG_FREEZER, path);
+        if (!freezer)
+                return qerr_set(err, ENOMEM, "kill '%s'", path);
+        struct cg_freezer fz = { .dir = dir_exists(freezer) ? freezer : NULL, .freeze = freeze_v1 };
+        return cg_kill_procs(dirs, &fz, path, err);
 }
 
 static int v1_remove(struct cg_manager *m, const char *path, struct qerr **err)

@@ -169,62 +169,54 @@ static int populated(const char *dir, struct qerr **err)
         return v != 0;
 }
 
-/* Without cgroup.kill (before Linux 5.14): freeze, so that nothing forks meanwhile, SIGKILL
- * every process of the subtree, thaw so the signals are delivered. */
-static int kill_by_signal(const char *dir, struct qerr **err)
+static int freeze_v2(const char *dir, bool on)
 {
-        _cleanup_free_ pid_t *pids = NULL;
-        size_t n = 0;
-        bool frozen = cg_write_file(dir, "cgroup.freeze", "1", NULL) >= 0;
-        int r = cg_collect_pids(dir, &pids, &n, err);
-        if (r >= 0)
-                cg_kill_pids(pids, n);
-        if (frozen)
-                (void)cg_write_file(dir, "cgroup.freeze", "0", NULL);
-        return r;
+        return cg_write_file(dir, "cgroup.freeze", on ? "1" : "0", NULL);
 }
 
-static int kill_once(const char *dir, bool has_kill, struct qerr **err)
+/* Without cgroup.kill (before Linux 5.14): freeze, SIGKILL every process of the subtree. */
+static int kill_by_signal(const char *dir, const char *path, struct qerr **err)
 {
-        if (!has_kill)
-                return kill_by_signal(dir, err);
-        _cleanup_qerr_ struct qerr *e = NULL;
-        int r = cg_write_file(dir, "cgroup.kill", "1", &e);
-        if (r == -ENOENT || r == -ENODEV)
-                return 0; /* removed meanwhile */
-        if (r < 0 && err && !*err)
-                *err = TAKE_PTR(e);
-        return r;
+        char *dirs[] = { (char *)dir, NULL };
+        _cleanup_free_ char *freeze_file = cg_path_join(dir, "cgroup.freeze", NULL);
+        struct cg_freezer fz = { .dir = freeze_file && access(freeze_file, F_OK) == 0 ? dir : NULL,
+                                 .freeze = freeze_v2 };
+        return cg_kill_procs(dirs, &fz, path, err);
 }
 
 static int v2_kill(struct cg_manager *m, const char *path, struct qerr **err)
 {
         _cleanup_free_ char *dir = v2_dir(m, path);
         _cleanup_free_ char *kill_file = cg_path_join(dir, "cgroup.kill", NULL);
-        if (!dir || !kill_file)
-                return qerr_set(err, ENOMEM, "kill '%s'", path);
-        bool has_kill = access(kill_file, F_OK) == 0;
         _cleanup_free_ char *events = cg_path_join(dir, "cgroup.events", NULL);
-        _cleanup_close_ int fd = events ? open(events, O_RDONLY | O_CLOEXEC) : -1;
+        if (!dir || !kill_file || !events)
+                return qerr_set(err, ENOMEM, "kill '%s'", path);
+        if (access(kill_file, F_OK) < 0)
+                return kill_by_signal(dir, path, err);
+        _cleanup_close_ int fd = open(events, O_RDONLY | O_CLOEXEC);
         struct cg_backoff b;
         cg_backoff_init(&b, CG_KILL_TIMEOUT_US);
         for (;;) {
                 int r = populated(dir, err);
                 if (r <= 0)
                         return r;
-                r = kill_once(dir, has_kill, err);
-                if (r < 0)
+                /* The kernel kills the whole subtree, forks racing with it included. */
+                _cleanup_qerr_ struct qerr *e = NULL;
+                r = cg_write_file(dir, "cgroup.kill", "1", &e);
+                if (r == -ENOENT || r == -ENODEV)
+                        return 0; /* removed meanwhile */
+                if (r < 0) {
+                        if (err && !*err)
+                                *err = TAKE_PTR(e);
                         return r;
+                }
                 /* cgroup.events signals a change of "populated" with POLLPRI; the back-off
                  * bounds each wait in case a wake-up is missed. */
                 int ms = cg_backoff_next_ms(&b);
                 if (ms == 0)
                         return qerr_set(err, EBUSY, "kill processes of '%s': still running", path);
-                if (fd >= 0) {
-                        struct pollfd pfd = { .fd = fd, .events = POLLPRI };
-                        (void)poll(&pfd, 1, ms);
-                } else
-                        (void)poll(NULL, 0, ms);
+                struct pollfd pfd = { .fd = fd, .events = POLLPRI };
+                (void)poll(fd >= 0 ? &pfd : NULL, fd >= 0 ? 1 : 0, ms);
         }
 }
 
