@@ -356,12 +356,6 @@ int cg_strv_push(char ***l, const char *s)
         return 0;
 }
 
-static void closedirp(DIR **d)
-{
-        if (*d)
-                (void)closedir(*d);
-}
-
 int cg_list_subdirs(const char *dir, char ***ret, struct qerr **err)
 {
         _cleanup_(closedirp) DIR *d = opendir(dir);
