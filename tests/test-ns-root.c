@@ -22,6 +22,7 @@
  * namespaces: they go away with it. */
 
 static char *dir, *rootfs;
+static struct test_cgroup test_cg;
 
 static void setup(void)
 {
@@ -33,6 +34,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+        test_cgroup_remove(&test_cg);
         test_rm_rf(dir);
         free(dir);
         free(rootfs);
@@ -346,26 +348,25 @@ static int attach_v1(pid_t pid, void *userdata, struct qerr **err)
 
 Test(ns_root, cgroup_placement_before_exec)
 {
-        struct test_cgroup cg;
-        test_cgroup_make(&cg, "spawn");
-        cr_assert_not_null(cg.v2, "no cgroup2 hierarchy");
-        _cleanup_close_ int v2fd = open(cg.v2, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        test_cgroup_make(&test_cg, "spawn");
+        struct test_cgroup *cgp = &test_cg;
+        cr_assert_not_null(cgp->v2, "no cgroup2 hierarchy");
+        _cleanup_close_ int v2fd = open(cgp->v2, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         cr_assert_geq(v2fd, 0);
         struct spawn_cgroup s = { .v2_fd = v2fd };
-        if (cg.v1_pids) {
+        if (cgp->v1_pids) {
                 s.attach = attach_v1;
-                s.userdata = cg.v1_pids;
+                s.userdata = cgp->v1_pids;
         }
         struct container_fs fs = { .rootfs = rootfs };
         /* The container reads its own cgroup file as its first act. */
         struct run r = start_in(&fs, PID_NS_CONTAINER, &s, "cat /proc/self/cgroup; exec sleep 30");
         read_lines(&r, 2);
-        const char *leaf = strrchr(cg.v2, '/');
+        const char *leaf = strrchr(cgp->v2, '/');
         cr_expect(strstr(r.out, leaf), "v2 cgroup '%s' in:\n%s", leaf, r.out);
-        cr_expect(test_pid_in_cgroup(r.pid, cg.v2));
-        if (cg.v1_pids)
+        cr_expect(test_pid_in_cgroup(r.pid, cgp->v2));
+        if (cgp->v1_pids)
                 cr_expect(strstr(r.out, ":pids:/qoslet-test-"), "v1 pids cgroup in:\n%s", r.out);
         finish(&r, true);
         free(r.out);
-        test_cgroup_remove(&cg);
 }

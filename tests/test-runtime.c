@@ -216,9 +216,20 @@ Test(runtime, cri_many_lines_batched)
         cr_assert(strstr(out, TS " stdout F 64\n" TS " stdout F 65\n"));
 }
 
-Test(runtime, cri_log_rotates_and_prunes)
+static char log_dir[] = "/tmp/qoslet-test-log-XXXXXX";
+
+static void log_dir_remove(void)
 {
-        char dir[] = "/tmp/qoslet-test-log-XXXXXX";
+        if (strchr(log_dir, 'X'))
+                return;
+        char cmd[300];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", log_dir);
+        cr_expect_eq(system(cmd), 0);
+}
+
+Test(runtime, cri_log_rotates_and_prunes, .fini = log_dir_remove)
+{
+        char *dir = log_dir;
         cr_assert_not_null(mkdtemp(dir));
         char path[256];
         snprintf(path, sizeof(path), "%s/0.log", dir);
@@ -246,7 +257,4 @@ Test(runtime, cri_log_rotates_and_prunes)
         struct stat st;
         cr_assert_eq(stat(path, &st), 0);
         cr_assert_eq(st.st_size, 2 * line, "size %lld", (long long)st.st_size);
-        char cmd[300];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        cr_assert_eq(system(cmd), 0);
 }
