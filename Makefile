@@ -43,9 +43,14 @@ $(LIB): $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
+# qoslet-shim runs once per pod: linked statically (without the libraries the daemon uses)
+# so that every copy shares its pages. Sanitizer builds cannot link statically.
+STATIC_PROGRAMS := qoslet-shim
+STATIC_LDFLAGS := $(if $(SAN),,-static)
+
 define program_rule
 $(BUILD)/$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard cmd/$(1)/*.c)) $(LIB)
-	$$(CC) $$(LDFLAGS_ALL) -o $$@ $$^ $$(PKG_LIBS)
+	$$(CC) $$(LDFLAGS_ALL) $(if $(filter $(1),$(STATIC_PROGRAMS)),$$(STATIC_LDFLAGS)) -o $$@ $$^ $(if $(filter $(1),$(STATIC_PROGRAMS)),,$$(PKG_LIBS))
 endef
 $(foreach p,$(notdir $(PROGRAMS)),$(eval $(call program_rule,$(p))))
 

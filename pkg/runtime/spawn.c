@@ -67,7 +67,7 @@ static int child_stdio(const struct container_launch *l, struct qerr **err)
         return 0;
 }
 
-static int child_join(int pidfd, struct qerr **err)
+static int child_join(int pidfd, int err_fd, struct qerr **err)
 {
         if (setns(pidfd, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) <
             0)
@@ -79,13 +79,15 @@ static int child_join(int pidfd, struct qerr **err)
                 return qerr_set_errno(err, errno, "fork into container");
         if (p == 0)
                 return 0;
+        /* The grandchild reports exec failures; the report pipe must see EOF when it execs. */
+        close(err_fd);
         int st;
         while (waitpid(p, &st, 0) < 0 && errno == EINTR)
                 ;
         _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 }
 
-static int child_setup(const struct container_launch *l, int sync_fd, struct qerr **err)
+static int child_setup(const struct container_launch *l, int sync_fd, int err_fd, struct qerr **err)
 {
         sigset_t all;
         sigemptyset(&all);
@@ -110,7 +112,7 @@ static int child_setup(const struct container_launch *l, int sync_fd, struct qer
                 return r;
         if (setsid() < 0)
                 return qerr_set_errno(err, errno, "setsid");
-        if (l->join_pidfd >= 0 && (r = child_join(l->join_pidfd, err)) < 0)
+        if (l->join_pidfd >= 0 && (r = child_join(l->join_pidfd, err_fd, err)) < 0)
                 return r;
         if (l->fs && (r = container_fs_setup(l->fs, err)) < 0)
                 return r;
@@ -203,7 +205,7 @@ int container_spawn(const struct container_launch *l, pid_t *ret_pid, int *ret_p
                 close(errp[0]);
                 if (syncp[1] >= 0)
                         close(syncp[1]);
-                child_setup(l, syncp[0], &e);
+                child_setup(l, syncp[0], errp[1], &e);
                 child_fail(errp[1], e, "container setup failed");
         }
         close(errp[1]);

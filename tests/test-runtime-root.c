@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "helpers/rootfs.h"
+#include "ns/fsutil.h"
+#include "runtime/cspec.h"
+#include "runtime/exitrec.h"
+#include "runtime/process.h"
+#include "runtime/shimclient.h"
+
+static char *dir, *rootfs, *run, *logs, *shim_path;
+static pid_t shim_pid;
+
+static void setup(void)
+{
+        if (geteuid() != 0)
+                cr_skip_test("needs root");
+        dir = test_tmpdir("rt");
+        rootfs = test_busybox_rootfs(dir);
+        run = path_join(dir, "run/pods/uid1");
+        logs = path_join(dir, "log");
+        cr_assert_eq(mkdir_p(run, 0755, NULL), 0);
+        cr_assert_eq(mkdir_p(logs, 0755, NULL), 0);
+        shim_path = shim_default_path();
+        cr_assert_eq(access(shim_path, X_OK), 0, "no shim at '%s'", shim_path);
+}
+
+static void teardown(void)
+{
+        if (shim_pid > 0) {
+                (void)shim_request(run, "shutdown", 10000, NULL, NULL);
+                for (int i = 0; i < 200 && kill(shim_pid, 0) == 0; i++)
+                        usleep(10000);
+                (void)kill(shim_pid, SIGKILL);
+        }
+        shim_pid = 0;
+        test_rm_rf(dir);
+        free(dir);
+        free(rootfs);
+        free(run);
+        free(logs);
+        free(shim_path);
+}
+
+TestSuite(runtime_root, .init = setup, .fini = teardown, .timeout = 60);
+
+static void launch(enum pid_ns_mode mode, const char *hostname)
+{
+        struct shim_options o = {
+                .shim_path = shim_path, .dir = run, .hostname = hostname, .pid_mode = mode
+        };
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(shim_launch(&o, &shim_pid, &e), 0, "launch: %s", qerr_msg(e));
+}
+
+static char *log_path(const char *name)
+{
+        char *p = NULL;
+        cr_assert(asprintf(&p, "%s/%s.log", logs, name) > 0);
+        return p;
+}
+
+/* Writes a spec for `sh -c script` and asks the shim to start it; returns the pid. No
+ * Criterion assertions: a forked starter process uses it too. */
+static int try_start(const char *name, const char *script, char **pre_stop, pid_t *ret_pid,
+                     struct qerr **err)
+{
+        char *argv[] = { "sh", "-c", (char *)script, NULL };
+        char *env[] = { DEFAULT_PATH_ENV, NULL };
+        _cleanup_free_ char *lp = NULL, *spec = NULL, *req = NULL, *reply = NULL;
+        if (asprintf(&lp, "%s/%s.log", logs, name) < 0 ||
+            asprintf(&spec, "%s/%s.spec", run, name) < 0 || asprintf(&req, "start %s", spec) < 0)
+                return -ENOMEM;
+        struct cspec s = { .name = (char *)name,
+                           .rootfs = rootfs,
+                           .argv = argv,
+                           .env = env,
+                           .cwd = "/",
+                           .log_path = lp,
+                           .pre_stop = pre_stop };
+        int r = cspec_write_file(&s, spec, err);
+        if (r >= 0)
+                r = shim_request(run, req, 10000, &reply, err);
+        if (r >= 0)
+                *ret_pid = (pid_t)atoi(reply);
+        return r;
+}
+
+static pid_t start_full(const char *name, const char *script, char **pre_stop)
+{
+        pid_t pid = 0;
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(try_start(name, script, pre_stop, &pid, &e), 0, "start: %s", qerr_msg(e));
+        return pid;
+}
+
+static pid_t start(const char *name, const char *script)
+{
+        return start_full(name, script, NULL);
+}
+
+static int wait_exit(const char *name)
+{
+        _cleanup_free_ char *req = NULL, *reply = NULL;
+        cr_assert(asprintf(&req, "wait %s", name) > 0);
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(shim_request(run, req, 30000, &reply, &e), 0, "wait: %s", qerr_msg(e));
+        return atoi(reply);
+}
+
+/* The text of each CRI line of a container's log, one per line. */
+static char *log_text(const char *name, size_t *ret_lines)
+{
+        _cleanup_free_ char *p = log_path(name);
+        _cleanup_free_ char *buf = test_read_file(p);
+        cr_assert_not_null(buf, "no log '%s'", p);
+        char *out = calloc(1, strlen(buf) + 1), *o = out;
+        size_t lines = 0;
+        for (char *l = buf; *l;) {
+                char *nl = strchr(l, '\n');
+                cr_assert_not_null(nl, "unterminated CRI line");
+                *nl = 0;
+                char ts[64], stream[16], tag[4];
+                int off = 0;
+                cr_assert_eq(sscanf(l, "%63s %15s %3s %n", ts, stream, tag, &off), 3, "line '%s'",
+                             l);
+                o += sprintf(o, "%s\n", l + off);
+                lines++;
+                l = nl + 1;
+        }
+        *ret_lines = lines;
+        return out;
+}
+
+/* Waits until a container's log holds n lines. */
+static char *log_wait_lines(const char *name, size_t n)
+{
+        _cleanup_free_ char *p = log_path(name);
+        for (int i = 0; i < 500; i++) {
+                size_t got = 0;
+                if (access(p, F_OK) < 0) {
+                        usleep(10000);
+                        continue;
+                }
+                char *t = log_text(name, &got);
+                if (got >= n)
+                        return t;
+                free(t);
+                usleep(10000);
+        }
+        cr_assert_fail("log of '%s' never reached %zu lines", name, n);
+        return NULL;
+}
+
+static char *nth_line(const char *s, int n)
+{
+        for (int i = 0; i < n && s; i++)
+                s = strchr(s, '\n') ? strchr(s, '\n') + 1 : NULL;
+        cr_assert_not_null(s);
+        return strndup(s, strcspn(s, "\n"));
+}
+
+Test(runtime_root, cri_log_three_lines)
+{
+        launch(PID_NS_CONTAINER, "logs");
+        start("c", "echo one; echo two >&2; printf 'three\\n'");
+        cr_assert_eq(wait_exit("c"), 0);
+        _cleanup_free_ char *p = log_path("c");
+        _cleanup_free_ char *raw = test_read_file(p);
+        size_t lines = 0;
+        _cleanup_free_ char *text = log_text("c", &lines);
+        cr_assert_eq(lines, 3, "log:\n%s", raw);
+        /* Two pipes: the order between stdout and stderr is not kept, within each it is. */
+        cr_expect(strstr(text, "one\n") && strstr(text, "two\n") && strstr(text, "three\n"));
+        char *one = strstr(raw, " stdout F one\n"), *three = strstr(raw, " stdout F three\n");
+        cr_expect(one && three && one < three, "%s", raw);
+        cr_expect(strstr(raw, " stderr F two\n"), "%s", raw);
+        cr_expect(raw[4] == '-' && raw[10] == 'T', "RFC 3339 time first: %s", raw);
+}
+
+static char *status(void)
+{
+        char *reply = NULL;
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(shim_request(run, "status", 10000, &reply, &e), 0, "%s", qerr_msg(e));
+        return reply;
+}
+
+Test(runtime_root, shim_containers_share_pod_namespaces)
+{
+        launch(PID_NS_CONTAINER, "pod-b");
+        const char *script = "for n in net ipc uts mnt pid; do readlink /proc/self/ns/$n; done;"
+                             " hostname; exec sleep 60";
+        pid_t a = start("a", script), b = start("b", script);
+        _cleanup_free_ char *ta = log_wait_lines("a", 6), *tb = log_wait_lines("b", 6);
+        for (int i = 0; i < 5; i++) {
+                _cleanup_free_ char *x = nth_line(ta, i), *y = nth_line(tb, i);
+                if (i < 3)
+                        cr_expect_str_eq(x, y, "namespace line %d shared", i);
+                else
+                        cr_expect_str_neq(x, y, "namespace line %d private", i);
+        }
+        _cleanup_free_ char *host_net = test_ns_link(getpid(), "net");
+        _cleanup_free_ char *shim_net = test_ns_link(shim_pid, "net");
+        _cleanup_free_ char *a_net = test_ns_link(a, "net"), *b_net = test_ns_link(b, "net");
+        _cleanup_free_ char *net = nth_line(ta, 0), *hn = nth_line(ta, 5);
+        cr_expect_str_eq(a_net, shim_net, "the shim holds the pod's net namespace");
+        cr_expect_str_eq(b_net, shim_net);
+        cr_expect_str_neq(net, host_net);
+        cr_expect_str_eq(hn, "pod-b");
+        _cleanup_free_ char *st = status();
+        cr_expect(strstr(st, " a:0:running:") && strstr(st, " b:0:running:"), "%s", st);
+}
+
+static bool in_pidns(pid_t pid, const char *ns)
+{
+        char p[64], buf[128];
+        snprintf(p, sizeof(p), "/proc/%d/ns/pid", (int)pid);
+        ssize_t n = readlink(p, buf, sizeof(buf) - 1);
+        if (n <= 0)
+                return false;
+        buf[n] = 0;
+        return strcmp(buf, ns) == 0;
+}
+
+/* Host pids of the processes in a pid namespace whose comm is name (NULL: all), and how many
+ * of them are zombies. */
+static int count_in_pidns(const char *ns, const char *name, int *zombies)
+{
+        DIR *d = opendir("/proc");
+        cr_assert_not_null(d);
+        int n = 0;
+        *zombies = 0;
+        for (struct dirent *de; (de = readdir(d));) {
+                pid_t pid = (pid_t)atoi(de->d_name);
+                if (pid <= 0 || !in_pidns(pid, ns))
+                        continue;
+                char p[64], comm[64] = "";
+                char state = 0;
+                snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+                _cleanup_free_ char *st = test_read_file(p);
+                if (!st || sscanf(st, "%*d (%63[^)]) %c", comm, &state) != 2)
+                        continue;
+                if (name && strcmp(comm, name) != 0)
+                        continue;
+                n++;
+                *zombies += state == 'Z';
+        }
+        closedir(d);
+        return n;
+}
+
+Test(runtime_root, shared_pid_namespace_reaps_orphans)
+{
+        launch(PID_NS_POD, "shared");
+        start("a", "echo a-up; exec sleep 61");
+        _cleanup_free_ char *ta = log_wait_lines("a", 1);
+        start("b", "ps; for i in $(seq 20); do sh -c 'sleep 30 & exit 0'; done; echo spawned; "
+                   "exec sleep 62");
+        _cleanup_free_ char *tb = log_wait_lines("b", 3);
+        cr_expect(strstr(tb, "sleep 61"), "b sees a's process:\n%s", tb);
+        _cleanup_free_ char *st = status();
+        int pause = 0;
+        cr_assert(sscanf(strstr(st, "pause:"), "pause:%d", &pause) == 1 && pause > 0, "%s", st);
+        _cleanup_free_ char *ns = test_ns_link(pause, "pid");
+        /* Wait until the 20 orphans exist (the last loop turn may still be running). */
+        int zombies = 0, sleeps = 0;
+        for (int i = 0; i < 300 && (sleeps = count_in_pidns(ns, "sleep", &zombies)) < 22; i++)
+                usleep(10000);
+        cr_assert_eq(sleeps, 22, "20 orphaned sleeps plus the two containers' own");
+        /* Kill the orphans: each becomes a zombie until the pod's init reaps it. */
+        char cmd[256];
+        snprintf(cmd, sizeof(cmd), "pkill -KILL -f '^sleep 30$' --ns %d --nslist pid", pause);
+        cr_assert_eq(system(cmd), 0);
+        int total = 0;
+        for (int i = 0; i < 300; i++) {
+                total = count_in_pidns(ns, NULL, &zombies);
+                if (zombies == 0 && count_in_pidns(ns, "sleep", &zombies) == 2)
+                        break;
+                usleep(10000);
+        }
+        count_in_pidns(ns, NULL, &zombies);
+        cr_expect_eq(zombies, 0, "no zombie remains in the pod");
+        cr_expect_eq(total, 3, "pause and the two containers' sleeps are left, not %d", total);
+}
+
+static double mono_s(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+Test(runtime_root, stop_prestop_shares_grace_then_sigkill)
+{
+        launch(PID_NS_CONTAINER, "stop");
+        char *hook[] = { "sleep", "60", NULL };
+        start_full("c", "trap '' TERM; echo up; while :; do sleep 1; done", hook);
+        _cleanup_free_ char *t = log_wait_lines("c", 1);
+        double t0 = mono_s();
+        _cleanup_free_ char *reply = NULL;
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(shim_request(run, "stop c 3", 30000, &reply, &e), 0, "%s", qerr_msg(e));
+        double took = mono_s() - t0;
+        /* 3 s of preStop, then the 2 s the kubelet always leaves, then SIGKILL. */
+        cr_expect(took > 4.8 && took < 6.0, "stopped after %.2f s", took);
+        cr_expect_str_eq(reply, "137");
+        _cleanup_free_ char *exits = path_join(run, "exits");
+        struct exit_record r;
+        cr_assert_eq(exit_record_read(exits, "c", 0, &r, NULL), 0);
+        cr_expect_eq(r.exit_code, 137);
+        cr_expect_eq(r.signal, SIGKILL);
+        cr_expect_str_eq(exit_record_reason(&r), "Error");
+}
+
+Test(runtime_root, stop_without_hook_term_is_enough)
+{
+        launch(PID_NS_CONTAINER, "stop2");
+        start("c", "trap 'exit 0' TERM; echo up; while :; do sleep 0.1; done");
+        _cleanup_free_ char *t = log_wait_lines("c", 1);
+        double t0 = mono_s();
+        _cleanup_free_ char *reply = NULL;
+        cr_assert_eq(shim_request(run, "stop c 30", 30000, &reply, NULL), 0);
+        cr_expect_lt(mono_s() - t0, 1.5);
+        cr_expect_str_eq(reply, "0");
+}
+
+Test(runtime_root, starter_killed_shim_keeps_running)
+{
+        _cleanup_free_ char *exits = path_join(run, "exits");
+        pid_t starter = fork();
+        cr_assert_geq(starter, 0);
+        if (starter == 0) {
+                struct shim_options o = { .shim_path = shim_path,
+                                          .dir = run,
+                                          .hostname = "orphan" };
+                pid_t pid;
+                if (shim_launch(&o, &pid, NULL) < 0 ||
+                    try_start("c", "echo started; sleep 1.5; exit 7", NULL, &pid, NULL) < 0)
+                        _exit(1);
+                pause();
+                _exit(0);
+        }
+        _cleanup_free_ char *t = log_wait_lines("c", 1);
+        cr_assert_eq(kill(starter, SIGKILL), 0);
+        cr_assert_eq(waitpid(starter, NULL, 0), starter);
+        _cleanup_free_ char *st = status();
+        cr_assert(sscanf(st, "shim:%d", &shim_pid) == 1 && shim_pid > 0, "%s", st);
+        cr_expect(strstr(st, " c:0:running:"), "the container outlived its starter: %s", st);
+        struct exit_record r;
+        int got = -1;
+        for (int i = 0; i < 500 && (got = exit_record_read(exits, "c", 0, &r, NULL)) < 0; i++)
+                usleep(10000);
+        cr_assert_eq(got, 0, "an exit record landed on disk");
+        cr_expect_eq(r.exit_code, 7);
+        cr_expect_eq(r.signal, 0);
+        cr_expect_gt(r.finished_at.tv_sec * 1000 + r.finished_at.tv_nsec / 1000000,
+                     r.started_at.tv_sec * 1000 + r.started_at.tv_nsec / 1000000 + 1000);
+}
+
+Test(runtime_root, kill_records_signal)
+{
+        launch(PID_NS_CONTAINER, "kill");
+        start("c", "echo up; exec sleep 60");
+        _cleanup_free_ char *t = log_wait_lines("c", 1);
+        cr_assert_eq(shim_request(run, "kill c 9", 5000, NULL, NULL), 0);
+        cr_expect_eq(wait_exit("c"), 137);
+        _cleanup_free_ char *st = status();
+        cr_expect(strstr(st, " c:0:exited:137"), "%s", st);
+        /* A new attempt of the same container gets its own log and record. */
+        cr_assert_eq(shim_request(run, "kill c 9", 5000, NULL, NULL), -EIO);
+}
+
+Test(runtime_root, start_failure_is_reported)
+{
+        launch(PID_NS_CONTAINER, "fail");
+        char *argv[] = { "/no/such/binary", NULL };
+        _cleanup_free_ char *lp = log_path("c");
+        struct cspec s = { .name = "c", .rootfs = rootfs, .argv = argv, .log_path = lp };
+        _cleanup_free_ char *spec = path_join(run, "c.spec"), *req = NULL;
+        cr_assert_eq(cspec_write_file(&s, spec, NULL), 0);
+        cr_assert(asprintf(&req, "start %s", spec) > 0);
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(shim_request(run, req, 10000, NULL, &e), -EIO);
+        cr_expect(strstr(qerr_msg(e), "exec '/no/such/binary'"), "%s", qerr_msg(e));
+}
