@@ -12,6 +12,7 @@
 #include "ns/fsutil.h"
 #include "runtime/cspec.h"
 #include "runtime/exitrec.h"
+#include "runtime/podrt.h"
 #include "runtime/process.h"
 #include "runtime/shimclient.h"
 
@@ -36,9 +37,8 @@ static void teardown(void)
 {
         if (shim_pid > 0) {
                 (void)shim_request(run, "shutdown", 10000, NULL, NULL);
-                for (int i = 0; i < 200 && kill(shim_pid, 0) == 0; i++)
-                        usleep(10000);
-                (void)kill(shim_pid, SIGKILL);
+                if (wait_process_exit(shim_pid, 2000) < 0)
+                        (void)kill(shim_pid, SIGKILL);
         }
         shim_pid = 0;
         test_rm_rf(dir);
@@ -390,4 +390,148 @@ Test(runtime_root, start_failure_is_reported)
         _cleanup_qerr_ struct qerr *e = NULL;
         cr_assert_eq(shim_request(run, req, 10000, NULL, &e), -EIO);
         cr_expect(strstr(qerr_msg(e), "exec '/no/such/binary'"), "%s", qerr_msg(e));
+}
+
+/* Pods built in C, freed with pod_free(). */
+
+static char **strv_new(const char *const *l)
+{
+        size_t n = 0;
+        while (l[n])
+                n++;
+        char **v = calloc(n + 1, sizeof(char *));
+        for (size_t i = 0; i < n; i++)
+                v[i] = strdup(l[i]);
+        return v;
+}
+
+static struct pod *make_pod(const char *name, size_t n_containers)
+{
+        struct pod *p = calloc(1, sizeof(*p));
+        p->metadata.name = strdup(name);
+        p->metadata.namespace = strdup("default");
+        p->metadata.uid = strdup("0123456789abcdef0123456789abcdef");
+        p->spec.containers = calloc(n_containers, sizeof(struct container));
+        p->spec.n_containers = n_containers;
+        return p;
+}
+
+static void set_container(struct container *c, const char *name, const char *script)
+{
+        c->name = strdup(name);
+        cr_assert(asprintf(&c->image, "dir://%s", rootfs) > 0);
+        c->command = strv_new((const char *[]){ "sh", "-c", script, NULL });
+}
+
+static struct pod_runtime_config pod_config(void)
+{
+        static char *root, *prun;
+        free(root);
+        free(prun);
+        root = path_join(dir, "root");
+        prun = path_join(dir, "prun");
+        return (struct pod_runtime_config){
+                .root_dir = root, .run_dir = prun, .log_dir = logs, .shim_path = shim_path
+        };
+}
+
+/* The CRI log text of a container of a started pod. */
+static char *pod_log_wait(struct pod_runtime *pr, const char *name, size_t n)
+{
+        char *saved = logs;
+        _cleanup_free_ char *d = path_join(pr->log_pod_dir, name);
+        _cleanup_free_ char *log0 = path_join(d, "0");
+        logs = d;
+        char *t = log_wait_lines("0", n);
+        logs = saved;
+        return t;
+}
+
+static struct pod_runtime *pod_start(const struct pod *p)
+{
+        struct pod_runtime_config cfg = pod_config();
+        struct pod_runtime *pr = NULL;
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(pod_runtime_start(p, &cfg, &pr, &e), 0, "start pod: %s", qerr_msg(e));
+        shim_pid = 0; /* the pod's own teardown stops its shim */
+        return pr;
+}
+
+static void pod_done(struct pod_runtime *pr)
+{
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_expect_eq(pod_runtime_stop(pr, 2, &e), 0, "stop: %s", qerr_msg(e));
+        qerr_free(TAKE_PTR(e));
+        cr_expect_eq(pod_runtime_teardown(pr, &e), 0, "teardown: %s", qerr_msg(e));
+}
+
+static pid_t pod_ctr_pid(struct pod_runtime *pr, const char *name)
+{
+        _cleanup_free_ char *st = NULL;
+        cr_assert_eq(shim_request(pr->run_pod_dir, "status", 5000, &st, NULL), 0);
+        char key[128];
+        snprintf(key, sizeof(key), " %s:0:running:", name);
+        char *k = strstr(st, key);
+        cr_assert_not_null(k, "'%s' not running: %s", name, st);
+        return (pid_t)atoi(k + strlen(key));
+}
+
+#define LOOP_UNTIL_TERM "trap 'exit 0' TERM; while :; do sleep 0.05; done"
+/* The trap is set before the echo: once the line is logged, SIGTERM ends the container. */
+#define LOOP_UNTIL_TERM_ECHO(word) "trap 'exit 0' TERM; echo " word "; while :; do sleep 0.05; done"
+
+Test(runtime_root, pod_two_containers_start_and_teardown)
+{
+        _cleanup_pod_ struct pod *p = make_pod("web", 2);
+        set_container(&p->spec.containers[0], "a", LOOP_UNTIL_TERM_ECHO("a"));
+        set_container(&p->spec.containers[1], "b", LOOP_UNTIL_TERM_ECHO("b"));
+        double t0 = mono_s();
+        struct pod_runtime *pr = pod_start(p);
+        double took = mono_s() - t0;
+        cr_log_info("pod start, 2 containers, dir rootfs: %.2f ms", took * 1000);
+        fprintf(stderr, "measured: pod start (2 containers exec'd): %.2f ms\n", took * 1000);
+        pid_t a = pod_ctr_pid(pr, "a"), b = pod_ctr_pid(pr, "b");
+        const char *shared[] = { "net", "ipc", "uts" }, *own[] = { "mnt", "pid" };
+        for (size_t i = 0; i < 3; i++) {
+                _cleanup_free_ char *x = test_ns_link(a, shared[i]),
+                                    *y = test_ns_link(b, shared[i]);
+                cr_expect_str_eq(x, y);
+        }
+        for (size_t i = 0; i < 2; i++) {
+                _cleanup_free_ char *x = test_ns_link(a, own[i]), *y = test_ns_link(b, own[i]);
+                cr_expect_str_neq(x, y);
+        }
+        _cleanup_free_ char *la = pod_log_wait(pr, "a", 1), *lb = pod_log_wait(pr, "b", 1);
+        cr_expect_str_eq(la, "a\n");
+        cr_expect_str_eq(lb, "b\n");
+        _cleanup_free_ char *shm = strdup(pr->shm), *pod_dir = strdup(pr->pod_dir);
+        t0 = mono_s();
+        pod_done(pr);
+        double stop_s = mono_s() - t0;
+        cr_expect_lt(stop_s, 1.5, "containers that exit on SIGTERM stop at once, not %.2f s",
+                     stop_s);
+        cr_expect_neq(access(pod_dir, F_OK), 0, "pod dir removed");
+        cr_expect_neq(access(shm, F_OK), 0, "shm removed");
+        _cleanup_free_ char *mi = test_read_file("/proc/self/mountinfo");
+        cr_expect_null(strstr(mi, dir), "no mount left under '%s'", dir);
+}
+
+Test(runtime_root, pod_hostname_70_chars_and_etc_files)
+{
+        char name[71];
+        memset(name, 'h', 62);
+        strcpy(name + 62, "-node-12");
+        cr_assert_eq(strlen(name), 70);
+        _cleanup_pod_ struct pod *p = make_pod(name, 1);
+        set_container(
+                &p->spec.containers[0], "c",
+                "hostname; cat /etc/hostname; grep -c \"$(hostname)\" /etc/hosts; "
+                "head -1 /etc/hosts; test -f /dev/termination-log && echo tlog; " LOOP_UNTIL_TERM);
+        struct pod_runtime *pr = pod_start(p);
+        _cleanup_free_ char *t = pod_log_wait(pr, "c", 5);
+        _cleanup_free_ char *want = NULL;
+        cr_assert(asprintf(&want, "%.62s\n%.62s\n1\n# Kubernetes-managed hosts file.\ntlog\n", name,
+                           name) > 0);
+        cr_expect_str_eq(t, want);
+        pod_done(pr);
 }

@@ -188,8 +188,7 @@ static int read_line(int fd, int timeout_ms, char *buf, size_t size, struct qerr
         return qerr_set(err, EMSGSIZE, "reply from shim too long");
 }
 
-int shim_request(const char *dir, const char *request, int timeout_ms, char **ret_reply,
-                 struct qerr **err)
+int shim_send(const char *dir, const char *request, struct qerr **err)
 {
         _cleanup_close_ int fd = shim_connect(dir, err);
         if (fd < 0)
@@ -200,10 +199,15 @@ int shim_request(const char *dir, const char *request, int timeout_ms, char **re
         size_t len = strlen(line);
         if (send(fd, line, len, MSG_NOSIGNAL) != (ssize_t)len)
                 return qerr_set_errno(err, errno, "send '%s' to shim", request);
+        return TAKE_FD(fd);
+}
+
+int shim_recv(int fd, int timeout_ms, char **ret_reply, struct qerr **err)
+{
         char buf[4096];
         int r = read_line(fd, timeout_ms, buf, sizeof(buf), err);
         if (r < 0)
-                return qerr_wrap(err, "'%s'", request);
+                return r;
         if (strncmp(buf, "err ", 4) == 0)
                 return qerr_set(err, EIO, "%s", buf + 4);
         if (strncmp(buf, "ok", 2) != 0 || (buf[2] != 0 && buf[2] != ' '))
@@ -214,4 +218,26 @@ int shim_request(const char *dir, const char *request, int timeout_ms, char **re
                         return qerr_set(err, ENOMEM, "read reply");
         }
         return 0;
+}
+
+int shim_request(const char *dir, const char *request, int timeout_ms, char **ret_reply,
+                 struct qerr **err)
+{
+        _cleanup_close_ int fd = shim_send(dir, request, err);
+        if (fd < 0)
+                return fd;
+        int r = shim_recv(fd, timeout_ms, ret_reply, err);
+        return r < 0 && r != -EIO ? qerr_wrap(err, "'%s'", request) : r;
+}
+
+int wait_process_exit(pid_t pid, int timeout_ms)
+{
+        _cleanup_close_ int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+        if (fd < 0)
+                return errno == ESRCH ? 0 : -errno;
+        struct pollfd p = { fd, POLLIN, 0 };
+        int r;
+        while ((r = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR)
+                ;
+        return r > 0 ? 0 : -ETIMEDOUT;
 }

@@ -26,5 +26,15 @@ int shim_launch(const struct shim_options *o, pid_t *ret_pid, struct qerr **err)
 int shim_request(const char *dir, const char *request, int timeout_ms, char **ret_reply,
                  struct qerr **err);
 
+/* The two halves of shim_request(), for requests that run side by side (stopping every
+ * container of a pod at once): shim_send() returns the connection, shim_recv() reads the
+ * reply on it. */
+int shim_send(const char *dir, const char *request, struct qerr **err);
+int shim_recv(int fd, int timeout_ms, char **ret_reply, struct qerr **err);
+
+/* Waits up to timeout_ms for a process that is not our child to exit (a pidfd becomes
+ * readable at exit, before anyone reaps it). Returns 0 once it has, -ETIMEDOUT otherwise. */
+int wait_process_exit(pid_t pid, int timeout_ms);
+
 /* Where the qoslet-shim binary is: $QOSLET_SHIM, else next to the running program. */
 char *shim_default_path(void);
