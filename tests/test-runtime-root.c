@@ -10,6 +10,7 @@
 
 #include "helpers/rootfs.h"
 #include "ns/fsutil.h"
+#include "ns/volumes.h"
 #include "runtime/cspec.h"
 #include "runtime/exitrec.h"
 #include "runtime/podrt.h"
@@ -18,6 +19,7 @@
 
 static char *dir, *rootfs, *run, *logs, *shim_path;
 static pid_t shim_pid;
+static struct pod_runtime *cur_pod; /* torn down by the fixture if a test fails */
 
 static void setup(void)
 {
@@ -35,6 +37,8 @@ static void setup(void)
 
 static void teardown(void)
 {
+        if (cur_pod)
+                (void)pod_runtime_teardown(TAKE_PTR(cur_pod), NULL);
         if (shim_pid > 0) {
                 (void)shim_request(run, "shutdown", 10000, NULL, NULL);
                 if (wait_process_exit(shim_pid, 2000) < 0)
@@ -454,11 +458,13 @@ static struct pod_runtime *pod_start(const struct pod *p)
         _cleanup_qerr_ struct qerr *e = NULL;
         cr_assert_eq(pod_runtime_start(p, &cfg, &pr, &e), 0, "start pod: %s", qerr_msg(e));
         shim_pid = 0; /* the pod's own teardown stops its shim */
+        cur_pod = pr;
         return pr;
 }
 
 static void pod_done(struct pod_runtime *pr)
 {
+        cur_pod = NULL;
         _cleanup_qerr_ struct qerr *e = NULL;
         cr_expect_eq(pod_runtime_stop(pr, 2, &e), 0, "stop: %s", qerr_msg(e));
         qerr_free(TAKE_PTR(e));
@@ -533,5 +539,120 @@ Test(runtime_root, pod_hostname_70_chars_and_etc_files)
         cr_assert(asprintf(&want, "%.62s\n%.62s\n1\n# Kubernetes-managed hosts file.\ntlog\n", name,
                            name) > 0);
         cr_expect_str_eq(t, want);
+        pod_done(pr);
+}
+
+static void add_volume(struct pod *p, enum volume_kind kind, const char *name)
+{
+        p->spec.volumes = realloc(p->spec.volumes, (p->spec.n_volumes + 1) * sizeof(struct volume));
+        struct volume *v = &p->spec.volumes[p->spec.n_volumes++];
+        *v = (struct volume){ .name = strdup(name), .kind = kind };
+}
+
+static void add_mount(struct container *c, const char *vol, const char *path, bool ro)
+{
+        c->volume_mounts = realloc(c->volume_mounts,
+                                   (c->n_volume_mounts + 1) * sizeof(struct volume_mount));
+        c->volume_mounts[c->n_volume_mounts++] = (struct volume_mount){ .name = strdup(vol),
+                                                                        .mount_path = strdup(path),
+                                                                        .read_only = ro };
+}
+
+Test(runtime_root, pod_volumes_init_container_env)
+{
+        _cleanup_pod_ struct pod *p = make_pod("vols", 1);
+        _cleanup_free_ char *hp = path_join(dir, "host/created");
+        _cleanup_free_ char *hro = path_join(dir, "host-ro");
+        cr_assert_eq(mkdir_p(hro, 0755, NULL), 0);
+        add_volume(p, VOLUME_EMPTY_DIR, "scratch");
+        add_volume(p, VOLUME_EMPTY_DIR, "mem");
+        p->spec.volumes[1].medium = strdup("Memory");
+        p->spec.volumes[1].has_size_limit = true;
+        p->spec.volumes[1].size_limit.nanos = (__int128)8 * 1024 * 1024 * 1000000000;
+        add_volume(p, VOLUME_HOST_PATH, "hp");
+        p->spec.volumes[2].host_path = strdup(hp);
+        p->spec.volumes[2].host_path_type = strdup("DirectoryOrCreate");
+        add_volume(p, VOLUME_HOST_PATH, "hro");
+        p->spec.volumes[3].host_path = strdup(hro);
+        p->spec.volumes[3].host_path_type = strdup("Directory");
+        p->spec.init_containers = calloc(1, sizeof(struct container));
+        p->spec.n_init_containers = 1;
+        set_container(&p->spec.init_containers[0], "init", "echo from-init > /scratch/f");
+        add_mount(&p->spec.init_containers[0], "scratch", "/scratch", false);
+        struct container *c = &p->spec.containers[0];
+        set_container(c, "main", "x");
+        strv_free(c->command);
+        c->command = strv_new((const char *[]){ "sh", "-c", NULL });
+        c->args = strv_new((const char *[]){
+                "cat /scratch/f; echo $(GREETING) '$$(GREETING)' '$(NOPE)'; pwd;"
+                "grep ' /mem tmpfs' /proc/mounts | grep -o 'size=[0-9]*k';"
+                "echo hp > /hp/x && echo hp-ok; (echo no > /hro/x) 2>/dev/null || echo ro-ok;"
+                "echo $GREETING2; " LOOP_UNTIL_TERM,
+                NULL });
+        c->working_dir = strdup("/work");
+        c->env = calloc(2, sizeof(struct env_var));
+        c->n_env = 2;
+        c->env[0] = (struct env_var){ .name = strdup("GREETING"),
+                                      .value = strdup("hello"),
+                                      .has_value = true };
+        c->env[1] = (struct env_var){ .name = strdup("GREETING2"),
+                                      .value = strdup("$(GREETING)-2"),
+                                      .has_value = true };
+        add_mount(c, "scratch", "/scratch", true);
+        add_mount(c, "mem", "/mem", false);
+        add_mount(c, "hp", "/hp", false);
+        add_mount(c, "hro", "/hro", true);
+        struct pod_runtime *pr = pod_start(p);
+        _cleanup_free_ char *t = pod_log_wait(pr, "main", 7);
+        cr_expect_str_eq(t, "from-init\nhello $(GREETING) $(NOPE)\n/work\nsize=8192k\nhp-ok\n"
+                            "ro-ok\nhello-2\n");
+        _cleanup_free_ char *hx = path_join(hp, "x");
+        cr_expect_eq(access(hx, F_OK), 0, "DirectoryOrCreate made the host dir");
+        _cleanup_free_ char *ed = empty_dir_path(pr->pod_dir, "scratch");
+        cr_expect(strstr(ed, "/volumes/kubernetes.io~empty-dir/scratch"));
+        pod_done(pr);
+        cr_expect_neq(access(ed, F_OK), 0, "emptyDir removed with the pod");
+        cr_expect_eq(access(hx, F_OK), 0, "hostPath data stays");
+        _cleanup_free_ char *mi = test_read_file("/proc/self/mountinfo");
+        cr_expect_null(strstr(mi, dir), "no mount left under '%s'", dir);
+}
+
+Test(runtime_root, pod_host_path_type_mismatch_fails_clean)
+{
+        _cleanup_pod_ struct pod *p = make_pod("bad", 1);
+        add_volume(p, VOLUME_HOST_PATH, "f");
+        p->spec.volumes[0].host_path = strdup(dir);
+        p->spec.volumes[0].host_path_type = strdup("File");
+        set_container(&p->spec.containers[0], "c", "true");
+        struct pod_runtime_config cfg = pod_config();
+        struct pod_runtime *pr = NULL;
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_lt(pod_runtime_start(p, &cfg, &pr, &e), 0);
+        cr_expect(strstr(qerr_msg(e), "is not a file"), "%s", qerr_msg(e));
+        _cleanup_free_ char *pods = path_join(cfg.root_dir,
+                                              "pods/0123456789abcdef0123456789abcdef");
+        cr_expect_neq(access(pods, F_OK), 0, "nothing left behind");
+        _cleanup_free_ char *mi = test_read_file("/proc/self/mountinfo");
+        cr_expect_null(strstr(mi, dir), "no mount left under '%s'", dir);
+}
+
+Test(runtime_root, pod_host_network_and_ipc)
+{
+        _cleanup_pod_ struct pod *p = make_pod("hostnet", 1);
+        p->spec.host_network = true;
+        p->spec.host_ipc = true;
+        set_container(&p->spec.containers[0], "c", LOOP_UNTIL_TERM_ECHO("up"));
+        struct pod_runtime *pr = pod_start(p);
+        _cleanup_free_ char *t = pod_log_wait(pr, "c", 1);
+        pid_t c = pod_ctr_pid(pr, "c");
+        const char *host[] = { "net", "uts", "ipc" };
+        for (size_t i = 0; i < 3; i++) {
+                _cleanup_free_ char *x = test_ns_link(c, host[i]),
+                                    *y = test_ns_link(getpid(), host[i]);
+                cr_expect_str_eq(x, y, "%s namespace is the host's", host[i]);
+        }
+        _cleanup_free_ char *m = test_ns_link(c, "mnt"), *hm = test_ns_link(getpid(), "mnt");
+        cr_expect_str_neq(m, hm);
+        cr_expect_str_eq(pr->shm, "/dev/shm");
         pod_done(pr);
 }
