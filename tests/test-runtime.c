@@ -6,6 +6,9 @@
 
 #include "basic/strbuf.h"
 #include "runtime/crilog.h"
+#include "runtime/cspec.h"
+#include "runtime/exitrec.h"
+#include "runtime/podrt.h"
 #include "runtime/process.h"
 
 static char *env_vars[] = { "VAR_A=A", "VAR_B=B", "VAR_C=C", "VAR_EMPTY=", NULL };
@@ -257,4 +260,116 @@ Test(runtime, cri_log_rotates_and_prunes, .fini = log_dir_remove)
         struct stat st;
         cr_assert_eq(stat(path, &st), 0);
         cr_assert_eq(st.st_size, 2 * line, "size %lld", (long long)st.st_size);
+}
+
+Test(runtime, cspec_round_trip)
+{
+        char *argv[] = { "sh", "-c", "echo 'a b'\n\tx\\y", NULL };
+        char *env[] = { "A=1 2", "B=", NULL };
+        char *procs[] = { "/sys/fs/cgroup/pids/x/cgroup.procs", NULL };
+        char *hook[] = { "sleep", "60", NULL };
+        struct ns_mount m[] = { { "/src dir", "/dst", true }, { "/a", "/b c", false } };
+        struct cspec s = { .name = "web",
+                           .attempt = 3,
+                           .rootfs = "/r",
+                           .read_only_rootfs = true,
+                           .argv = argv,
+                           .env = env,
+                           .cwd = "/w",
+                           .mounts = m,
+                           .n_mounts = 2,
+                           .shm = "/shm",
+                           .cgroup_v2 = "/sys/fs/cgroup/p",
+                           .cgroup_procs = procs,
+                           .oom_events = "/e",
+                           .has_oom_score_adj = true,
+                           .oom_score_adj = -997,
+                           .log_path = "/l/3.log",
+                           .log_max_size = 1ULL << 33,
+                           .log_max_files = 7,
+                           .stop_signal = 10,
+                           .pre_stop = hook };
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        cr_assert_eq(cspec_write(&s, f, NULL), 0);
+        fclose(f);
+        cr_assert(strstr(buf, "arg echo\\s'a\\sb'\\n\\x09x\\\\y\n"), "%s", buf);
+        struct cspec r;
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(cspec_parse(buf, &r, &e), 0, "%s", qerr_msg(e));
+        free(buf);
+        cr_expect_str_eq(r.name, "web");
+        cr_expect_eq(r.attempt, 3);
+        cr_expect(r.read_only_rootfs);
+        check_strv(r.argv, (const char *const *)argv);
+        check_strv(r.env, (const char *const *)env);
+        check_strv(r.cgroup_procs, (const char *const *)procs);
+        check_strv(r.pre_stop, (const char *const *)hook);
+        cr_assert_eq(r.n_mounts, 2);
+        cr_expect_str_eq(r.mounts[0].source, "/src dir");
+        cr_expect(r.mounts[0].read_only && !r.mounts[1].read_only);
+        cr_expect_str_eq(r.mounts[1].target, "/b c");
+        cr_expect(r.has_oom_score_adj && r.oom_score_adj == -997);
+        cr_expect_eq(r.log_max_size, 1ULL << 33);
+        cr_expect_eq(r.log_max_files, 7);
+        cr_expect_eq(r.stop_signal, 10);
+        cr_expect_str_eq(r.cgroup_v2, "/sys/fs/cgroup/p");
+        cr_expect_str_eq(r.oom_events, "/e");
+        cspec_done(&r);
+}
+
+Test(runtime, cspec_rejects_bad_input)
+{
+        const char *bad[] = {
+                "name a\nrootfs /r\narg x\nlog /l\nbogus 1\n", /* unknown key */
+                "name a\nrootfs /r\narg x\nlog /l\nattempt -1\n",
+                "name a\nrootfs /r\narg \\q\nlog /l\n", /* bad escape */
+                "name a\nrootfs /r\narg \\x00\nlog /l\n", /* NUL */
+                "name a\nrootfs /r\nlog /l\n", /* no arg */
+                "name a\nrootfs /r\narg x\nlog /l\nmount rx /a /b\n",
+                "name a\nrootfs /r\narg x\nlog /l\noom-score-adj -1001\n",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                struct cspec r;
+                _cleanup_qerr_ struct qerr *e = NULL;
+                cr_expect_lt(cspec_parse(bad[i], &r, &e), 0, "accepted: %s", bad[i]);
+        }
+}
+
+Test(runtime, exit_record_round_trip)
+{
+        struct exit_record r = { .pid = 42,
+                                 .oom_killed = true,
+                                 .started_at = { 1475713029, 5 },
+                                 .finished_at = { 1475713030, 669794202 } };
+        exit_record_set_status(&r, 9); /* killed by SIGKILL */
+        cr_expect_eq(r.exit_code, 137);
+        cr_expect_eq(r.signal, 9);
+        cr_expect_str_eq(exit_record_reason(&r), "OOMKilled");
+        _cleanup_free_ char *text = exit_record_format(&r);
+        cr_expect(strstr(text, "finished-at 1475713030.669794202 2016-10-06T00:17:10.669794202Z\n"),
+                  "%s", text);
+        struct exit_record p;
+        cr_assert_eq(exit_record_parse(text, &p, NULL), 0);
+        cr_expect_eq(p.pid, 42);
+        cr_expect_eq(p.exit_code, 137);
+        cr_expect(p.oom_killed);
+        cr_expect_eq(p.started_at.tv_nsec, 5);
+        cr_expect_eq(p.finished_at.tv_sec, 1475713030);
+        struct exit_record ok = { 0 };
+        exit_record_set_status(&ok, 3 << 8);
+        cr_expect_eq(ok.exit_code, 3);
+        cr_expect_str_eq(exit_record_reason(&ok), "Error");
+        ok.exit_code = 0;
+        cr_expect_str_eq(exit_record_reason(&ok), "Completed");
+        cr_expect_lt(exit_record_parse("pid 1\n", &p, NULL), 0);
+}
+
+Test(runtime, stop_signal_names)
+{
+        cr_expect_eq(stop_signal_from_string("SIGTERM"), 15);
+        cr_expect_eq(stop_signal_from_string("SIGUSR1"), 10);
+        cr_expect_eq(stop_signal_from_string("TERM"), -EINVAL);
+        cr_expect_eq(stop_signal_from_string(NULL), -EINVAL);
 }
