@@ -20,6 +20,7 @@
 static char *dir, *rootfs, *run, *logs, *shim_path;
 static pid_t shim_pid;
 static struct pod_runtime *cur_pod; /* torn down by the fixture if a test fails */
+static pid_t extra_shims[64]; /* more shims a test started, killed by the fixture */
 
 static void setup(void)
 {
@@ -45,6 +46,11 @@ static void teardown(void)
                         (void)kill(shim_pid, SIGKILL);
         }
         shim_pid = 0;
+        for (size_t i = 0; i < ELEMENTSOF(extra_shims); i++)
+                if (extra_shims[i] > 0) {
+                        (void)kill(extra_shims[i], SIGKILL);
+                        extra_shims[i] = 0;
+                }
         test_rm_rf(dir);
         free(dir);
         free(rootfs);
@@ -655,4 +661,58 @@ Test(runtime_root, pod_host_network_and_ipc)
         cr_expect_str_neq(m, hm);
         cr_expect_str_eq(pr->shm, "/dev/shm");
         pod_done(pr);
+}
+
+static long pss_kb(pid_t pid)
+{
+        char p[64];
+        snprintf(p, sizeof(p), "/proc/%d/smaps_rollup", (int)pid);
+        _cleanup_free_ char *s = test_read_file(p);
+        const char *k = s ? strstr(s, "\nPss:") : NULL;
+        return k ? strtol(k + 5, NULL, 10) : -1;
+}
+
+Test(runtime_root, shim_pss_with_50_pods, .timeout = 240)
+{
+        enum { PODS = 50 };
+        char *dirs[PODS] = { 0 };
+        pid_t pids[PODS] = { 0 };
+        for (int i = 0; i < PODS; i++) {
+                cr_assert(asprintf(&dirs[i], "%s/run/pods/p%02d", dir, i) > 0);
+                cr_assert_eq(mkdir_p(dirs[i], 0755, NULL), 0);
+                struct shim_options o = { .shim_path = shim_path,
+                                          .dir = dirs[i],
+                                          .hostname = "pss" };
+                _cleanup_qerr_ struct qerr *e = NULL;
+                cr_assert_eq(shim_launch(&o, &pids[i], &e), 0, "%s", qerr_msg(e));
+                extra_shims[i] = pids[i];
+                char *argv[] = { "sleep", "300", NULL };
+                char *env[] = { DEFAULT_PATH_ENV, NULL };
+                _cleanup_free_ char *lp = NULL, *spec = NULL, *req = NULL;
+                cr_assert(asprintf(&lp, "%s/c.log", dirs[i]) > 0);
+                cr_assert(asprintf(&spec, "%s/c.spec", dirs[i]) > 0);
+                cr_assert(asprintf(&req, "start %s", spec) > 0);
+                struct cspec s = {
+                        .name = "c", .rootfs = rootfs, .argv = argv, .env = env, .log_path = lp
+                };
+                cr_assert_eq(cspec_write_file(&s, spec, NULL), 0);
+                cr_assert_eq(shim_request(dirs[i], req, 10000, NULL, &e), 0, "%s", qerr_msg(e));
+        }
+        long total = 0;
+        for (int i = 0; i < PODS; i++)
+                total += pss_kb(pids[i]);
+        double per_pod = (double)total / PODS;
+        char p[64];
+        snprintf(p, sizeof(p), "/proc/%d/smaps_rollup", (int)pids[0]);
+        _cleanup_free_ char *one = test_read_file(p);
+        fprintf(stderr, "measured: shim PSS with %d pods: %.1f KiB per pod; one shim:\n%s", PODS,
+                per_pod, one ? one : "");
+        for (int i = 0; i < PODS; i++) {
+                (void)shim_request(dirs[i], "shutdown", 10000, NULL, NULL);
+                if (wait_process_exit(pids[i], 2000) < 0)
+                        (void)kill(pids[i], SIGKILL);
+                extra_shims[i] = 0;
+                free(dirs[i]);
+        }
+        cr_expect_leq(per_pod, 128.0, "shim PSS per pod %.1f KiB", per_pod);
 }
