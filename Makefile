@@ -7,7 +7,7 @@ PKGS := yaml-0.1 jansson libcurl libsystemd libcrypto
 TEST_PKGS := criterion
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lm
 TEST_CFLAGS := $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
@@ -35,13 +35,17 @@ TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/%.o)
 .PHONY: all test test-unit test-root test-vm check check-asan format format-check clean fuzz bench
 all: $(PROGRAMS)
 
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 # qoslet-shim runs once per pod: linked statically (without the libraries the daemon uses)
 # so that every copy shares its pages. Sanitizer builds cannot link statically.
@@ -50,16 +54,19 @@ STATIC_LDFLAGS := $(if $(SAN),,-static)
 
 define program_rule
 $(BUILD)/$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard cmd/$(1)/*.c)) $(LIB)
-	$$(CC) $$(LDFLAGS_ALL) $(if $(filter $(1),$(STATIC_PROGRAMS)),$$(STATIC_LDFLAGS)) -o $$@ $$^ $(if $(filter $(1),$(STATIC_PROGRAMS)),,$$(PKG_LIBS))
+	@$(if $(Q),echo "  LD      $$@")
+	$(Q)$$(CC) $$(LDFLAGS_ALL) $(if $(filter $(1),$(STATIC_PROGRAMS)),$$(STATIC_LDFLAGS)) -o $$@ $$^ $(if $(filter $(1),$(STATIC_PROGRAMS)),,$$(PKG_LIBS))
 endef
 $(foreach p,$(notdir $(PROGRAMS)),$(eval $(call program_rule,$(p))))
 
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -Itests -MMD -MP -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -Itests -MMD -MP -c $< -o $@
 
 $(BUILD)/tests/test-%: $(BUILD)/tests/test-%.o $(TEST_HELPER_OBJS) $(LIB)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
 
 tests: $(TESTS) $(PROGRAMS)
 .PHONY: tests

@@ -20,12 +20,14 @@ struct quantity {
 };
 
 /* Parses the Kubernetes grammar (reference section 2). On failure returns -EINVAL (or -ERANGE
- * for a value too large to hold) and, if ret_reason is not NULL, a static string saying why. */
+ * for a value too large to hold, -ENOMEM) and, if ret_reason is not NULL, a static string
+ * saying why. */
 int quantity_parse(const char *s, struct quantity *ret, const char **ret_reason);
 
-/* Value(): ceil(q). -ERANGE when it does not fit in int64. */
+/* Value(): ceil(q); a negative q rounds away from zero (-1.5 gives -2) as Kubernetes' int64
+ * path does. -ERANGE when it does not fit in int64. */
 int quantity_value(const struct quantity *q, int64_t *ret);
-/* MilliValue(): ceil(q * 1000). -ERANGE when it does not fit in int64. */
+/* MilliValue(): ceil(q * 1000), negatives likewise. -ERANGE when it does not fit in int64. */
 int quantity_milli_value(const struct quantity *q, int64_t *ret);
 
 int quantity_cmp(const struct quantity *a, const struct quantity *b);

@@ -6,7 +6,8 @@
 
 #include "basic/error.h"
 
-static int qerr_vset(struct qerr **err, int code, bool add_errno, const char *fmt, va_list ap)
+_printf_(4, 0) static int qerr_vset(struct qerr **err, int code, bool add_errno, const char *fmt,
+                                    va_list ap)
 {
         if (code < 0)
                 code = -code;

@@ -74,3 +74,10 @@ static inline void strv_freep(char ***l)
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
 
 #define STRV_FOREACH(s, l) for (char **s = (l); s && *s; s++)
+
+#include <dirent.h>
+static inline void closedirp(DIR **d)
+{
+        if (*d)
+                (void)closedir(*d);
+}

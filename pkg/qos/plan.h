@@ -33,6 +33,7 @@ struct cg_values {
 
 /* NULL when absent. */
 const char *cg_values_get(const struct cg_values *v, const char *name);
+void cg_values_done(struct cg_values *v);
 
 /* What the plan needs to know of the node. */
 struct node_info {
