@@ -81,10 +81,8 @@ static int empty_dir_prepare(const struct volume *v, const char *pod_dir, char *
                                 v->name, v->medium);
         if (memory) {
                 char opts[64] = "mode=0777";
-                /* Value() of the quantity: bytes, rounded up. */
-                __int128 size = v->has_size_limit ? (v->size_limit.nanos + 999999999) / 1000000000
-                                                  : 0;
-                if (size > 0 && size <= INT64_MAX)
+                int64_t size = 0;
+                if (v->has_size_limit && quantity_value(&v->size_limit, &size) == 0 && size > 0)
                         snprintf(opts, sizeof(opts), "mode=0777,size=%lld", (long long)size);
                 if (mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
                         return qerr_set_errno(err, errno, "mount tmpfs for emptyDir '%s'", v->name);
