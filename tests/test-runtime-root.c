@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "basic/fileio.h"
 #include "helpers/rootfs.h"
 #include "ns/fsutil.h"
 #include "ns/volumes.h"
@@ -21,6 +22,7 @@ static char *dir, *rootfs, *run, *logs, *shim_path;
 static pid_t shim_pid;
 static struct pod_runtime *cur_pod; /* torn down by the fixture if a test fails */
 static pid_t extra_shims[64]; /* more shims a test started, killed by the fixture */
+static struct test_cgroup test_cg; /* a cgroup a test made, removed by the fixture */
 
 static void setup(void)
 {
@@ -51,6 +53,7 @@ static void teardown(void)
                         (void)kill(extra_shims[i], SIGKILL);
                         extra_shims[i] = 0;
                 }
+        test_cgroup_remove(&test_cg);
         test_rm_rf(dir);
         free(dir);
         free(rootfs);
@@ -715,4 +718,54 @@ Test(runtime_root, shim_pss_with_50_pods, .timeout = 240)
                 free(dirs[i]);
         }
         cr_expect_leq(per_pod, 128.0, "shim PSS per pod %.1f KiB", per_pod);
+}
+
+static void write_cg(const char *dir_, const char *file, const char *value)
+{
+        _cleanup_free_ char *p = path_join(dir_, file);
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(write_string_file(p, value, &e), 0, "%s", qerr_msg(e));
+}
+
+Test(runtime_root, oom_kill_is_recorded)
+{
+        launch(PID_NS_CONTAINER, "oom");
+        struct cspec s = { .name = "c", .rootfs = rootfs, .cwd = "/" };
+        char *argv[] = { "sh", "-c", "echo up; dd if=/dev/zero of=/dev/null bs=64M count=1", NULL };
+        char *env[] = { DEFAULT_PATH_ENV, NULL };
+        char *procs[2] = { NULL, NULL };
+        s.argv = argv;
+        s.env = env;
+        test_cgroup_make_memory(&test_cg, "oom");
+        if (test_cg.v2) {
+                write_cg(test_cg.v2, "memory.max", "16777216");
+                _cleanup_free_ char *swap = path_join(test_cg.v2, "memory.swap.max");
+                if (access(swap, F_OK) == 0)
+                        write_cg(test_cg.v2, "memory.swap.max", "0");
+                s.cgroup_v2 = test_cg.v2;
+                s.oom_events = path_join(test_cg.v2, "memory.events");
+        } else {
+                write_cg(test_cg.v1_memory, "memory.limit_in_bytes", "16777216");
+                _cleanup_free_ char *sw = path_join(test_cg.v1_memory,
+                                                    "memory.memsw.limit_in_bytes");
+                if (access(sw, F_OK) == 0)
+                        write_cg(test_cg.v1_memory, "memory.memsw.limit_in_bytes", "16777216");
+                procs[0] = path_join(test_cg.v1_memory, "cgroup.procs");
+                s.cgroup_procs = procs;
+                s.oom_events = path_join(test_cg.v1_memory, "memory.oom_control");
+        }
+        _cleanup_free_ char *lp = log_path("c"), *spec = path_join(run, "c.spec"), *req = NULL;
+        s.log_path = lp;
+        cr_assert_eq(cspec_write_file(&s, spec, NULL), 0);
+        free(s.oom_events);
+        free(procs[0]);
+        cr_assert(asprintf(&req, "start %s", spec) > 0);
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(shim_request(run, req, 10000, NULL, &e), 0, "%s", qerr_msg(e));
+        cr_expect_eq(wait_exit("c"), 137);
+        _cleanup_free_ char *exits = path_join(run, "exits");
+        struct exit_record r;
+        cr_assert_eq(exit_record_read(exits, "c", 0, &r, NULL), 0);
+        cr_expect(r.oom_killed, "the cgroup's oom_kill counter went up");
+        cr_expect_str_eq(exit_record_reason(&r), "OOMKilled");
 }

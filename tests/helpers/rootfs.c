@@ -139,6 +139,22 @@ void test_cgroup_make(struct test_cgroup *cg, const char *tag)
         cg->v1_pids = make_cg("/sys/fs/cgroup/pids", tag);
 }
 
+void test_cgroup_make_memory(struct test_cgroup *cg, const char *tag)
+{
+        *cg = (struct test_cgroup){ 0 };
+        if (!test_cgroup_unified()) {
+                cg->v1_memory = make_cg("/sys/fs/cgroup/memory", tag);
+                cr_assert_not_null(cg->v1_memory, "no v1 memory hierarchy");
+                return;
+        }
+        _cleanup_free_ char *ctl = test_read_file("/sys/fs/cgroup/cgroup.subtree_control");
+        if (!ctl || !strstr(ctl, "memory"))
+                cr_assert_eq(
+                        write_string_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory", NULL),
+                        0, "enable the memory controller");
+        cg->v2 = make_cg("/sys/fs/cgroup", tag);
+}
+
 static void kill_and_rmdir(char *dir)
 {
         if (!dir)
@@ -160,6 +176,7 @@ void test_cgroup_remove(struct test_cgroup *cg)
 {
         kill_and_rmdir(cg->v2);
         kill_and_rmdir(cg->v1_pids);
+        kill_and_rmdir(cg->v1_memory);
         *cg = (struct test_cgroup){ 0 };
 }
 

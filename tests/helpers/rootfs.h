@@ -34,8 +34,12 @@ bool test_cgroup_unified(void);
 struct test_cgroup {
         char *v2; /* directory or NULL */
         char *v1_pids; /* directory or NULL */
+        char *v1_memory; /* directory or NULL */
 };
 void test_cgroup_make(struct test_cgroup *cg, const char *tag);
+/* A cgroup with the memory controller: v2 (enabling it in the root's subtree_control) or the
+ * v1 memory hierarchy's. */
+void test_cgroup_make_memory(struct test_cgroup *cg, const char *tag);
 /* Kills whatever is left in it and removes it. */
 void test_cgroup_remove(struct test_cgroup *cg);
 /* True when pid's /proc/PID/cgroup lists the directory (as a path below its hierarchy). */
