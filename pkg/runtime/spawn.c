@@ -29,7 +29,7 @@ int exec_search(char *const *argv, char *const *env)
                 return execve(argv[0], argv, env), -errno;
         const char *path = strv_env_lookup(env, "PATH", 4);
         if (!path)
-                path = DEFAULT_PATH_ENV + 5;
+                path = &DEFAULT_PATH_ENV[strlen("PATH=")];
         int saved = ENOENT;
         for (const char *p = path;; p++) {
                 const char *end = strchrnul(p, ':');
