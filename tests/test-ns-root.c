@@ -12,7 +12,7 @@
 
 #include "basic/fileio.h"
 #include "helpers/rootfs.h"
-#include "ns/fsutil.h"
+#include "ns/paths.h"
 #include "ns/rootfs.h"
 #include "ns/sandbox.h"
 #include "runtime/process.h"
@@ -28,7 +28,7 @@ static void setup(void)
 {
         if (geteuid() != 0)
                 cr_skip_test("needs root");
-        dir = test_tmpdir("ns");
+        dir = test_tmpdir_tagged("ns");
         rootfs = test_busybox_rootfs(dir);
 }
 

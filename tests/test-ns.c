@@ -5,7 +5,7 @@
 
 #include "basic/fileio.h"
 #include "ns/etcfiles.h"
-#include "ns/fsutil.h"
+#include "ns/paths.h"
 #include "ns/hostname.h"
 
 static char *hostname_of(const char *name, const char *spec)

@@ -10,7 +10,7 @@
 #include "helpers/rootfs.h"
 #include "basic/fileio.h"
 #include "basic/strbuf.h"
-#include "ns/fsutil.h"
+#include "ns/paths.h"
 #include "runtime/shimclient.h"
 
 /* `qoslet run` end to end: the built binary, a busybox rootfs, a manifest. */
@@ -22,7 +22,7 @@ static void setup(void)
 {
         if (geteuid() != 0)
                 cr_skip_test("needs root");
-        dir = test_tmpdir("run");
+        dir = test_tmpdir_tagged("run");
         rootfs = test_busybox_rootfs(dir);
         _cleanup_free_ char *shim = shim_default_path();
         cr_assert_not_null(shim);

@@ -16,7 +16,7 @@
 #define QOSLET_ASAN 1
 #endif
 #endif
-#include "ns/fsutil.h"
+#include "ns/paths.h"
 #include "ns/volumes.h"
 #include "runtime/cspec.h"
 #include "runtime/exitrec.h"
@@ -34,7 +34,7 @@ static void setup(void)
 {
         if (geteuid() != 0)
                 cr_skip_test("needs root");
-        dir = test_tmpdir("rt");
+        dir = test_tmpdir_tagged("rt");
         rootfs = test_busybox_rootfs(dir);
         run = path_join(dir, "run/pods/uid1");
         logs = path_join(dir, "log");

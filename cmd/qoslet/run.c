@@ -13,7 +13,7 @@
 #include "basic/log.h"
 #include "config/config.h"
 #include "manifest/manifest.h"
-#include "ns/fsutil.h"
+#include "ns/paths.h"
 #include "qos/plan.h"
 #include "qoslet.h"
 #include "runtime/podrt.h"

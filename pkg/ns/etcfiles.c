@@ -3,7 +3,7 @@
 
 #include "basic/strbuf.h"
 #include "ns/etcfiles.h"
-#include "ns/fsutil.h"
+#include "ns/paths.h"
 
 static void append_aliases(struct strbuf *sb, const struct host_alias *aliases, size_t n)
 {

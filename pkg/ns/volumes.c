@@ -6,7 +6,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
-#include "ns/fsutil.h"
+#include "ns/paths.h"
 #include "ns/volumes.h"
 
 #define EMPTY_DIR_PLUGIN "kubernetes.io~empty-dir"

@@ -3,7 +3,7 @@
 
 #include "basic/fileio.h"
 #include "basic/strbuf.h"
-#include "ns/fsutil.h"
+#include "ns/paths.h"
 #include "runtime/cspec.h"
 
 void cspec_done(struct cspec *s)

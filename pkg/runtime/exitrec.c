@@ -4,7 +4,7 @@
 #include <sys/wait.h>
 
 #include "basic/fileio.h"
-#include "ns/fsutil.h"
+#include "ns/paths.h"
 #include "runtime/crilog.h"
 #include "runtime/exitrec.h"
 

@@ -6,7 +6,7 @@
 
 #include "basic/fileio.h"
 #include "ns/etcfiles.h"
-#include "ns/fsutil.h"
+#include "ns/paths.h"
 #include "ns/hostname.h"
 #include "ns/sandbox.h"
 #include "ns/volumes.h"

@@ -9,7 +9,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "ns/fsutil.h"
+#include "ns/paths.h"
 #include "runtime/process.h"
 #include "runtime/spawn.h"
 

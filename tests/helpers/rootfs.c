@@ -13,7 +13,7 @@
 
 #include "basic/fileio.h"
 #include "helpers/rootfs.h"
-#include "ns/fsutil.h"
+#include "ns/paths.h"
 
 static void pclosep(FILE **f)
 {
@@ -21,7 +21,7 @@ static void pclosep(FILE **f)
                 (void)pclose(*f);
 }
 
-char *test_tmpdir(const char *tag)
+char *test_tmpdir_tagged(const char *tag)
 {
         char *d = NULL;
         cr_assert(asprintf(&d, "/tmp/qoslet-test-%s-XXXXXX", tag) > 0);

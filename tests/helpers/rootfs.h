@@ -7,7 +7,7 @@
 /* Test helpers for namespaces and containers (root tests). */
 
 /* A fresh temporary directory under /tmp ("qoslet-test-<tag>-XXXXXX"); caller frees. */
-char *test_tmpdir(const char *tag);
+char *test_tmpdir_tagged(const char *tag);
 
 /* A container rootfs in dir/rootfs: Debian's busybox-static as /bin/busybox plus a symlink per
  * applet in /bin. Returns the rootfs path; caller frees. Aborts the test when busybox is
