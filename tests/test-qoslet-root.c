@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "helpers/rootfs.h"
+#include "basic/fileio.h"
+#include "basic/strbuf.h"
+#include "ns/paths.h"
+#include "runtime/shimclient.h"
+
+/* `qoslet run` end to end: the built binary, a busybox rootfs, a manifest. */
+
+static char *dir, *rootfs, *qoslet;
+static pid_t child;
+
+static void setup(void)
+{
+        if (geteuid() != 0)
+                cr_skip_test("needs root");
+        dir = test_tmpdir_tagged("run");
+        rootfs = test_busybox_rootfs(dir);
+        _cleanup_free_ char *shim = shim_default_path();
+        cr_assert_not_null(shim);
+        char *slash = strrchr(shim, '/');
+        cr_assert(asprintf(&qoslet, "%.*s/qoslet", (int)(slash - shim), shim) > 0);
+        cr_assert_eq(access(qoslet, X_OK), 0, "no '%s'", qoslet);
+}
+
+static void teardown(void)
+{
+        if (child > 0) {
+                (void)kill(child, SIGTERM);
+                (void)waitpid(child, NULL, 0);
+                child = 0;
+        }
+        test_rm_rf(dir);
+        free(dir);
+        free(rootfs);
+        free(qoslet);
+}
+
+TestSuite(qoslet_root, .init = setup, .fini = teardown, .timeout = 60);
+
+static char *write_manifest(const char *name, const char *body)
+{
+        char *p = path_join(dir, name);
+        /* Every "IMAGE" becomes the test's busybox rootfs. */
+        _cleanup_strbuf_ struct strbuf sb = { 0 };
+        for (const char *s = body, *k; *s; s = k + 5) {
+                k = strstr(s, "IMAGE");
+                if (!k) {
+                        strbuf_append(&sb, s);
+                        break;
+                }
+                strbuf_append_n(&sb, s, (size_t)(k - s));
+                strbuf_printf(&sb, "dir://%s", rootfs);
+        }
+        _cleanup_free_ char *text = strbuf_steal(&sb);
+        cr_assert_eq(write_file_atomic(p, text, strlen(text), 0644, NULL), 0);
+        return p;
+}
+
+/* Starts qoslet run on a manifest; its stderr goes to dir/qoslet.err. */
+static pid_t spawn_run(const char *manifest)
+{
+        _cleanup_free_ char *root = path_join(dir, "root"), *run = path_join(dir, "run"),
+                            *logs = path_join(dir, "log"), *errp = path_join(dir, "qoslet.err");
+        pid_t p = fork();
+        cr_assert_geq(p, 0);
+        if (p == 0) {
+                FILE *f = freopen(errp, "a", stderr);
+                (void)f;
+                execl(qoslet, "qoslet", "run", "--root-dir", root, "--run-dir", run, "--log-dir",
+                      logs, "--node-name", "node1", manifest, (char *)NULL);
+                _exit(127);
+        }
+        return p;
+}
+
+static int wait_status(pid_t p)
+{
+        int st;
+        cr_assert_eq(waitpid(p, &st, 0), p);
+        cr_assert(WIFEXITED(st), "qoslet died of a signal");
+        return WEXITSTATUS(st);
+}
+
+static char *stderr_text(void)
+{
+        _cleanup_free_ char *p = path_join(dir, "qoslet.err");
+        char *t = test_read_file(p);
+        return t ? t : strdup("");
+}
+
+/* The single log file under dir/log/<pod dir>/<container>/<n>.log */
+static char *find_log(const char *container, unsigned attempt)
+{
+        _cleanup_free_ char *logs = path_join(dir, "log");
+        DIR *d = opendir(logs);
+        cr_assert_not_null(d);
+        char *found = NULL;
+        for (struct dirent *de; (de = readdir(d));)
+                if (de->d_name[0] != '.')
+                        cr_assert(asprintf(&found, "%s/%s/%s/%u.log", logs, de->d_name, container,
+                                           attempt) > 0);
+        closedir(d);
+        cr_assert_not_null(found);
+        return found;
+}
+
+static bool dir_empty(const char *sub)
+{
+        _cleanup_free_ char *p = path_join(dir, sub);
+        DIR *d = opendir(p);
+        if (!d)
+                return true;
+        int n = 0;
+        for (struct dirent *de; (de = readdir(d));)
+                n += de->d_name[0] != '.';
+        closedir(d);
+        return n == 0;
+}
+
+Test(qoslet_root, run_completes_and_cleans_up)
+{
+        _cleanup_free_ char *m = write_manifest("pod.yaml",
+                                                "apiVersion: v1\nkind: Pod\nmetadata: {name: job}\n"
+                                                "spec:\n  restartPolicy: Never\n  containers:\n"
+                                                "  - name: a\n    image: IMAGE\n"
+                                                "    command: [sh, -c, 'echo one; echo two']\n"
+                                                "  - name: b\n    image: IMAGE\n"
+                                                "    command: [sh, -c, 'hostname']\n");
+        int rc = wait_status(spawn_run(m));
+        _cleanup_free_ char *err = stderr_text();
+        cr_assert_eq(rc, 0, "qoslet run:\n%s", err);
+        _cleanup_free_ char *la = find_log("a", 0), *lb = find_log("b", 0);
+        _cleanup_free_ char *ta = test_read_file(la), *tb = test_read_file(lb);
+        cr_expect(ta && strstr(ta, " stdout F one\n") && strstr(ta, " stdout F two\n"), "%s", ta);
+        cr_expect(tb && strstr(tb, " stdout F job-node1\n"), "static pod name as hostname: %s", tb);
+        cr_expect(dir_empty("root/pods"), "pod state removed");
+        cr_expect(dir_empty("run/pods"), "pod run dir removed");
+        cr_expect(strstr(err, "removed"), "%s", err);
+}
+
+Test(qoslet_root, run_failing_pod_exits_1)
+{
+        _cleanup_free_ char *m = write_manifest("pod.yaml",
+                                                "apiVersion: v1\nkind: Pod\nmetadata: {name: bad}\n"
+                                                "spec:\n  restartPolicy: Never\n  containers:\n"
+                                                "  - name: a\n    image: IMAGE\n"
+                                                "    command: [sh, -c, 'exit 3']\n");
+        int rc = wait_status(spawn_run(m));
+        _cleanup_free_ char *err = stderr_text();
+        cr_expect_eq(rc, 1, "%s", err);
+        cr_expect(strstr(err, "container 'a' exited with 3"), "%s", err);
+}
+
+Test(qoslet_root, run_restarts_on_failure)
+{
+        /* Fails on its first run, succeeds on its second: the emptyDir keeps the count. */
+        _cleanup_free_ char *m = write_manifest(
+                "pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: flaky}\n"
+                            "spec:\n  restartPolicy: OnFailure\n  containers:\n"
+                            "  - name: a\n    image: IMAGE\n"
+                            "    command: [sh, -c, 'if [ -e /d/once ]; then echo second; exit 0; "
+                            "fi; touch /d/once; echo first; exit 1']\n"
+                            "    volumeMounts: [{name: d, mountPath: /d}]\n"
+                            "  volumes: [{name: d, emptyDir: {}}]\n");
+        int rc = wait_status(spawn_run(m));
+        _cleanup_free_ char *err = stderr_text();
+        cr_assert_eq(rc, 0, "%s", err);
+        _cleanup_free_ char *l0 = find_log("a", 0), *l1 = find_log("a", 1);
+        _cleanup_free_ char *t0 = test_read_file(l0), *t1 = test_read_file(l1);
+        cr_expect(t0 && strstr(t0, "F first\n"), "%s", t0);
+        cr_expect(t1 && strstr(t1, "F second\n"), "%s", t1);
+        cr_expect(strstr(err, "restart 1 in 0 s"), "%s", err);
+}
+
+Test(qoslet_root, interrupt_stops_and_lock_refuses_second_run)
+{
+        _cleanup_free_ char *m = write_manifest(
+                "pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: svc}\n"
+                            "spec:\n  terminationGracePeriodSeconds: 5\n  containers:\n"
+                            "  - name: a\n    image: IMAGE\n"
+                            "    command: [sh, -c, \"trap 'exit 0' TERM; echo up; "
+                            "while :; do sleep 0.05; done\"]\n");
+        child = spawn_run(m);
+        _cleanup_free_ char *log = NULL;
+        for (int i = 0; i < 500; i++) {
+                if (!dir_empty("log")) {
+                        free(log);
+                        log = find_log("a", 0);
+                        _cleanup_free_ char *t = test_read_file(log);
+                        if (t && strstr(t, "F up\n"))
+                                break;
+                }
+                usleep(10000);
+        }
+        int rc2 = wait_status(spawn_run(m));
+        _cleanup_free_ char *err2 = stderr_text();
+        cr_expect_eq(rc2, 1);
+        cr_expect(strstr(err2, "is in use by a qoslet daemon or another 'qoslet run'"), "%s", err2);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        cr_assert_eq(kill(child, SIGINT), 0);
+        int rc = wait_status(child);
+        child = 0;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        cr_expect_eq(rc, 0);
+        cr_expect_lt(took, 2.0, "the container exits on SIGTERM: stopped in %.2f s", took);
+        cr_expect(dir_empty("root/pods") && dir_empty("run/pods"));
+}
