@@ -3,7 +3,7 @@
 
 CC ?= gcc
 BUILD ?= build
-PKGS := yaml-0.1 jansson libcurl libsystemd libcrypto
+PKGS := yaml-0.1 jansson libcurl libsystemd libcrypto libmicrohttpd
 TEST_PKGS := criterion
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))

@@ -84,6 +84,9 @@ struct pod_runtime_ops {
         /* UIDs of the pods that exist in the runtime (left by an earlier daemon), so the
          * node can adopt those it still wants and stop the others. NULL-terminated. */
         int (*list_running)(void *data, char ***ret_uids, struct qerr **err);
+        /* The QoS tier values (kubepods, burstable, besteffort) for the pods the node wants
+         * now; called when pods come and go. NULL when the runtime does not manage tiers. */
+        int (*update_tiers)(void *data, const struct tiers_plan *tiers, struct qerr **err);
         void (*free)(void *data);
 };
 
