@@ -11,6 +11,7 @@ static const struct {
         const char *help;
 } verbs[] = {
         { "plan", verb_plan, "show the QoS class and cgroup values each pod would get" },
+        { "get", verb_get, "list the daemon's pods (qosctl get pods)" },
 };
 
 static void usage(FILE *f)

@@ -2,3 +2,4 @@
 #pragma once
 
 int verb_plan(int argc, char **argv);
+int verb_get(int argc, char **argv);

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <limits.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -501,9 +503,13 @@ static bool origin_keeps(const struct node *n, const struct npod *p)
         }
         size_t k = 0;
         struct source_origin *const *o = n->dir ? dir_source_origins(n->dir, &k) : NULL;
-        for (size_t i = 0; i < k; i++)
-                if (strcmp(o[i]->name, p->rec.origin) == 0)
+        for (size_t i = 0; i < k; i++) {
+                /* the same file, however the manifest path was spelled last time */
+                _cleanup_free_ char *real = realpath(o[i]->name, NULL);
+                if (strcmp(o[i]->name, p->rec.origin) == 0 ||
+                    (real && p->rec.uid_source && strcmp(real, p->rec.uid_source) == 0))
                         return !o[i]->ever_good && o[i]->error;
+        }
         return false;
 }
 
