@@ -593,8 +593,16 @@ static void reconcile(struct node *n)
         bool changed = n->n_pods != before;
         for (size_t i = 0; i < n->n_pods; i++) {
                 struct npod *p = n->pods[i];
-                if (p->stopping || desired_set_find(&d, p->rec.uid) || origin_keeps(n, p))
+                if (p->stopping || desired_set_find(&d, p->rec.uid))
                         continue;
+                if (origin_keeps(n, p)) {
+                        if (p->from_disk)
+                                pod_emit(p, NODE_EVENT_NORMAL, "Adopted",
+                                         "pod adopted from the state on disk: its manifest does "
+                                         "not read now, the last good version stays");
+                        p->from_disk = false;
+                        continue;
+                }
                 begin_stop(p, p->src ? "its manifest no longer declares it"
                                      : "no manifest declares it");
                 changed = true;
