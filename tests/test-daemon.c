@@ -425,7 +425,6 @@ Test(daemon, follows_the_directory_and_adopts_after_a_restart)
         int st = 0;
         stop_daemon(&st);
         cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "SIGTERM: status %d", st);
-        _cleanup_strv_free_ char **left = NULL;
         char pods_dir[128];
         snprintf(pods_dir, sizeof(pods_dir), "%s/pods", fx.root);
         struct stat sst;

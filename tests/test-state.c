@@ -136,14 +136,11 @@ Test(state, overwrite_and_without_manifest)
 
 Test(state, unsafe_uids_are_refused)
 {
-        static const char *bad[] = { "",
-                                     "../../etc",
-                                     "ABC",
-                                     "a/b",
-                                     "a.b",
-                                     "a b",
-                                     "12345678901234567890123456789012345678901234567890123456"
-                                     "789012345" };
+        const char *bad[] = { "", "../../etc", "ABC", "a/b", "a.b", "a b", NULL };
+        char long_uid[66];
+        memset(long_uid, 'a', 65);
+        long_uid[65] = 0;
+        bad[ELEMENTSOF(bad) - 1] = long_uid;
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 cr_expect_not(state_uid_is_safe(bad[i]), "'%s'", bad[i]);
                 struct pod_record r = { .uid = (char *)bad[i],

@@ -330,6 +330,7 @@ static struct pod *web_pod(enum restart_policy policy, bool with_init)
         if (with_init)
                 pod_builder_add_init_container(p, "setup", false, -1, -1, -1, -1);
         struct container *c = pod_builder_add_container(p, "web", -1, -1, -1, -1);
+        free(c->image);
         c->image = strdup("nginx:1.25");
         return p;
 }

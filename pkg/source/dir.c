@@ -237,30 +237,48 @@ static void watch_setup(struct dir_source *s)
 struct batch {
         bool relist, resetup;
         char **names; /* NULL-terminated full paths, without repeats */
+        uint32_t *masks; /* the events seen for each name, or'ed */
         size_t n;
 };
 
 static void batch_done(struct batch *b)
 {
         strv_free(b->names);
+        free(b->masks);
 }
 
-static int batch_add(struct batch *b, char *path)
+static int batch_add(struct batch *b, char *path, uint32_t mask)
 {
         for (size_t i = 0; i < b->n; i++)
                 if (strcmp(b->names[i], path) == 0) {
+                        b->masks[i] |= mask;
                         free(path);
                         return 0;
                 }
         char **n = realloc(b->names, (b->n + 2) * sizeof(char *));
-        if (!n) {
+        uint32_t *m = n ? realloc(b->masks, (b->n + 1) * sizeof(uint32_t)) : NULL;
+        if (n)
+                b->names = n;
+        if (!m) {
                 free(path);
                 return -ENOMEM;
         }
-        b->names = n;
+        b->masks = m;
+        m[b->n] = mask;
         n[b->n++] = path;
         n[b->n] = NULL;
         return 0;
+}
+
+/* A file just created and still empty is being written: its IN_CLOSE_WRITE follows, so
+ * reading it now would only warn about an empty manifest (every `cp` would). A file that is
+ * created non-empty (a hard link) is read at once. */
+static bool still_being_written(const char *path, uint32_t mask)
+{
+        struct stat st;
+        if ((mask & (IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO)) != IN_CREATE)
+                return false;
+        return stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0;
 }
 
 static int classify(struct dir_source *s, const struct inotify_event *ev, struct batch *b)
@@ -291,7 +309,7 @@ static int classify(struct dir_source *s, const struct inotify_event *ev, struct
         if (ev->len == 0 || ev->name[0] == '.')
                 return 0;
         char *p = join(s->path, ev->name);
-        return p ? batch_add(b, p) : -ENOMEM;
+        return p ? batch_add(b, p, ev->mask) : -ENOMEM;
 }
 
 static int read_events(struct dir_source *s, struct batch *b)
@@ -319,6 +337,8 @@ static int apply_batch(struct dir_source *s, struct batch *b)
                 return relist_path(s);
         int changed = 0;
         for (size_t i = 0; i < b->n; i++) {
+                if (still_being_written(b->names[i], b->masks[i]))
+                        continue;
                 int r = reread(s, b->names[i]);
                 if (r < 0)
                         return r;
