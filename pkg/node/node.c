@@ -329,9 +329,10 @@ static void begin_stop(struct npod *p, const char *why)
 }
 
 /* Restarts the containers that exited, their restart policy wants back and whose back-off
- * window is over; arms a wake-up for those still waiting. */
-static void restart_exited(struct npod *p, const struct runtime_pod_status *rs, int64_t now)
+ * window is over; arms a wake-up for those still waiting. Returns how many it restarted. */
+static unsigned restart_exited(struct npod *p, const struct runtime_pod_status *rs, int64_t now)
 {
+        unsigned restarted = 0;
         const struct pod_spec *spec = &p->src->pod->spec;
         struct pod_runtime *rt = p->node->rt;
         for (size_t i = 0; i < spec->n_init_containers + spec->n_containers; i++) {
@@ -365,7 +366,9 @@ static void restart_exited(struct npod *p, const struct runtime_pod_status *rs, 
                 backoff_next(&cr->backoff, rc->exit.finished_at, now);
                 cr->restart_count = rc->restart_count + 1;
                 save_record(p);
+                restarted++;
         }
+        return restarted;
 }
 
 static struct backoff *backoffs(struct npod *p, const struct container *cs, size_t n)
@@ -448,8 +451,11 @@ static void sync_pod(struct npod *p, int64_t now)
                 p->started = false;
                 arm_wake(p, USEC_PER_SEC);
         }
-        if (r >= 0)
-                restart_exited(p, &rs, now);
+        if (r >= 0 && restart_exited(p, &rs, now) > 0) {
+                /* report the containers as they are after the restart */
+                runtime_pod_status_done(&rs);
+                r = n->rt->ops->pod_status(n->rt->data, p->rec.uid, &rs, NULL);
+        }
         update_status(p, r >= 0 ? &rs : NULL, now);
 }
 
