@@ -3,7 +3,8 @@
 
 CC ?= gcc
 BUILD ?= build
-PKGS := yaml-0.1 jansson libcurl libsystemd libcrypto libmicrohttpd
+PKGS := yaml-0.1 jansson libcurl libsystemd libcrypto libseccomp libcap libarchive \
+	libmicrohttpd
 TEST_PKGS := criterion
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
@@ -25,6 +26,10 @@ LIB_SRCS := $(sort $(wildcard pkg/*/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libqoslet.a
 
+# Data files compiled into the library (hack/embed-file): the RuntimeDefault seccomp profile.
+GEN_SRCS := $(BUILD)/gen/seccomp-default.c
+GEN_OBJS := $(GEN_SRCS:%.c=%.o)
+
 PROGRAMS := $(patsubst cmd/%/,$(BUILD)/%,$(sort $(dir $(wildcard cmd/*/*.c))))
 
 TEST_SRCS := $(sort $(wildcard tests/test-*.c))
@@ -43,7 +48,15 @@ $(BUILD)/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
-$(LIB): $(LIB_OBJS)
+$(BUILD)/gen/seccomp-default.c: pkg/security/seccomp-default.json hack/embed-file
+	@mkdir -p $(dir $@)
+	$(Q)hack/embed-file sec_default_profile_data $< >$@.tmp && mv $@.tmp $@
+
+$(GEN_OBJS): %.o: %.c
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(LIB): $(LIB_OBJS) $(GEN_OBJS)
 	@rm -f $@
 	$(Q)ar rcs $@ $^
 

@@ -70,3 +70,24 @@ Test(basic, read_file_refuses_big_files)
         free(out);
         unlink(path);
 }
+
+static int fail_errno(struct qerr **err)
+{
+        return qerr_set(err, EACCES, "open 'y'");
+}
+
+static int wrapped(struct qerr **err)
+{
+        int r = fail_errno(err);
+        if (r < 0)
+                return qerr_wrap(err, "load");
+        return 0;
+}
+
+Test(basic, wrap_without_sink_keeps_code)
+{
+        cr_assert_eq(wrapped(NULL), -EACCES);
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(qerr_wrap_r(-ENOENT, &e, "x"), -ENOENT);
+        cr_assert_null(e);
+}

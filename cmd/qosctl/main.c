@@ -12,6 +12,9 @@ static const struct {
 } verbs[] = {
         { "plan", verb_plan, "show the QoS class and cgroup values each pod would get" },
         { "get", verb_get, "list the daemon's pods (qosctl get pods)" },
+        { "images", verb_images, "list the images in the local store" },
+        { "pull", verb_pull, "pull an image from its registry into the local store" },
+        { "import", verb_import, "import an OCI archive or docker save tarball" },
 };
 
 static void usage(FILE *f)

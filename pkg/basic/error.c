@@ -6,6 +6,9 @@
 
 #include "basic/error.h"
 
+/* The code of the last error set by this thread, for qerr_wrap(NULL, ...). */
+static _Thread_local int last_code = EIO;
+
 _printf_(4, 0) static int qerr_vset(struct qerr **err, int code, bool add_errno, const char *fmt,
                                     va_list ap)
 {
@@ -13,6 +16,7 @@ _printf_(4, 0) static int qerr_vset(struct qerr **err, int code, bool add_errno,
                 code = -code;
         if (code == 0)
                 code = EIO;
+        last_code = code;
         if (!err || *err)
                 return -code;
 
@@ -56,7 +60,7 @@ int qerr_set_errno(struct qerr **err, int code, const char *fmt, ...)
 int qerr_wrap(struct qerr **err, const char *fmt, ...)
 {
         if (!err || !*err)
-                return -EIO;
+                return -last_code;
         struct qerr *e = *err;
         char *ctx = NULL, *full = NULL;
         va_list ap;

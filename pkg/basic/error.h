@@ -16,8 +16,20 @@ struct qerr {
  * the action and the object; strerror(code) is not added: qerr_text() adds it if useful. */
 int qerr_set(struct qerr **err, int code, const char *fmt, ...) _printf_(3, 4);
 
-/* Prefixes the message of *err with context ("ctx: old message") and returns -code. */
+/* Prefixes the message of *err with context ("ctx: old message") and returns -code. With
+ * err == NULL it returns the code of the last qerr_set() of this thread, so `return
+ * qerr_wrap(err, ...)` keeps the errno either way. */
 int qerr_wrap(struct qerr **err, const char *fmt, ...) _printf_(2, 3);
+
+/* qerr_wrap() that returns r itself. */
+#define qerr_wrap_r(r, err, ...)                           \
+        ({                                                 \
+                int _wr = (r);                             \
+                struct qerr **_we = (err);                 \
+                if (_we && *_we)                           \
+                        (void)qerr_wrap(_we, __VA_ARGS__); \
+                _wr;                                       \
+        })
 
 /* Like qerr_set() with ": <strerror(code)>" appended to the message. */
 int qerr_set_errno(struct qerr **err, int code, const char *fmt, ...) _printf_(3, 4);
