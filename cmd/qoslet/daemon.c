@@ -549,6 +549,7 @@ static int start_node(const struct settings *s, struct daemon_ctx *d,
         struct node_options o = {
                 .node_name = s->node_name,
                 .root_dir = s->root_dir,
+                .run_dir = s->run_dir,
                 .host_ip = s->node_ip,
                 .info = &s->info,
                 .manifest_path = s->manifest_path,

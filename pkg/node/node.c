@@ -788,6 +788,7 @@ int node_new(sd_event *event, const struct node_options *o, const struct node_ca
                 return r;
         struct pod_runtime_env env = { .event = event,
                                        .root_dir = o->root_dir,
+                                       .run_dir = o->run_dir,
                                        .pod_changed = on_pod_changed,
                                        .userdata = n };
         r = o->runtime_new(&env, &n->rt, err);

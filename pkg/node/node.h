@@ -19,6 +19,7 @@ struct node;
 struct node_options {
         const char *node_name;
         const char *root_dir;
+        const char *run_dir; /* handed to the runtime (shim sockets, exit records) */
         const char *host_ip; /* status.hostIP; NULL: none */
         const struct node_info *info; /* for the plan; borrowed, must outlive the node */
         const char *manifest_path; /* NULL: no directory source */
