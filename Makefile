@@ -3,7 +3,8 @@
 
 CC ?= gcc
 BUILD ?= build
-PKGS := yaml-0.1 jansson libcurl libsystemd libcrypto libseccomp libcap libarchive
+PKGS := yaml-0.1 jansson libcurl libsystemd libcrypto libseccomp libcap libarchive \
+	libmicrohttpd
 TEST_PKGS := criterion
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))

@@ -11,6 +11,7 @@ static const struct {
         const char *help;
 } verbs[] = {
         { "plan", verb_plan, "show the QoS class and cgroup values each pod would get" },
+        { "get", verb_get, "list the daemon's pods (qosctl get pods)" },
         { "images", verb_images, "list the images in the local store" },
         { "pull", verb_pull, "pull an image from its registry into the local store" },
         { "import", verb_import, "import an OCI archive or docker save tarball" },

@@ -4,3 +4,6 @@
 /* `qoslet run POD.yaml`: runs one pod in the foreground until it ends or is interrupted,
  * then tears it down. */
 int qoslet_run(int argc, char **argv);
+
+/* The node daemon: flags and config, lock, sources, node, HTTP server, sd-event loop. */
+int qoslet_daemon(int argc, char **argv);
