@@ -59,9 +59,11 @@ $(BUILD)/tests/%.o: tests/%.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -Itests -MMD -MP -c $< -o $@
 
+# tests/helpers/leak-check.c: a leak fails the test that made it under ASan.
 $(BUILD)/tests/test-%: $(BUILD)/tests/test-%.o $(TEST_HELPER_OBJS) $(LIB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
+	$(Q)$(CC) $(LDFLAGS_ALL) -Wl,--wrap=criterion_internal_test_main -o $@ $^ $(PKG_LIBS) \
+		$(TEST_LIBS)
 
 tests: $(TESTS) $(PROGRAMS)
 .PHONY: tests
