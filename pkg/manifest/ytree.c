@@ -390,16 +390,39 @@ static void builder_done(struct builder *b)
         free(b->err_path);
 }
 
-static int parser_error(const yaml_parser_t *p, struct builder *b, struct qerr **err)
+/* The reader decodes ahead of the scanner, so its marks do not point at a bad byte; its
+ * offset does. Columns count characters, as libyaml's do. */
+static void offset_position(const char *buf, size_t len, size_t offset, unsigned *ret_line,
+                            unsigned *ret_column)
+{
+        unsigned line = 1, column = 1;
+        for (size_t i = 0; i < MIN(offset, len); i++) {
+                if (buf[i] == '\n') {
+                        line++;
+                        column = 1;
+                } else if (((unsigned char)buf[i] & 0xc0) != 0x80)
+                        column++;
+        }
+        *ret_line = line;
+        *ret_column = column;
+}
+
+static int parser_error(const yaml_parser_t *p, const char *buf, size_t len, struct builder *b,
+                        struct qerr **err)
 {
         const yaml_mark_t *m = p->problem ? &p->problem_mark : &p->mark;
-        if (p->error == YAML_READER_ERROR)
-                m = &p->mark;
         b->err_line = (unsigned)m->line + 1;
         b->err_column = (unsigned)m->column + 1;
         const char *problem = p->problem ? p->problem : "syntax error";
         if (p->error == YAML_MEMORY_ERROR)
                 return qerr_set(err, ENOMEM, "parse yaml: out of memory");
+        if (p->error == YAML_READER_ERROR) {
+                offset_position(buf, len, p->problem_offset, &b->err_line, &b->err_column);
+                if (p->problem_value >= 0)
+                        return qerr_set(err, EINVAL, "yaml: %s (0x%x at byte %zu)", problem,
+                                        (unsigned)p->problem_value, p->problem_offset);
+                return qerr_set(err, EINVAL, "yaml: %s (at byte %zu)", problem, p->problem_offset);
+        }
         if (p->context)
                 return qerr_set(err, EINVAL, "yaml: %s %s", problem, p->context);
         return qerr_set(err, EINVAL, "yaml: %s", problem);
@@ -421,7 +444,7 @@ int ystream_parse(const char *buf, size_t len, struct ystream **ret, unsigned *r
         for (bool done = false; !done && r == 0;) {
                 yaml_event_t ev;
                 if (!yaml_parser_parse(&parser, &ev)) {
-                        r = parser_error(&parser, &b, err);
+                        r = parser_error(&parser, buf, len, &b, err);
                         break;
                 }
                 done = ev.type == YAML_STREAM_END_EVENT;
