@@ -20,9 +20,11 @@ struct ystream {
         size_t n_docs, cap_docs;
 };
 
+/* seq orders anchor definitions: an anchor is defined where its node starts. */
 struct anchor {
         char *name;
         struct ynode *node;
+        uint64_t seq;
 };
 
 /* One open collection while the tree is built. */
@@ -31,6 +33,7 @@ struct frame {
         struct ynode **items;
         size_t n, cap;
         char *anchor;
+        uint64_t anchor_seq;
 };
 
 struct builder {
@@ -39,6 +42,7 @@ struct builder {
         size_t depth;
         struct anchor *anchors;
         size_t n_anchors, cap_anchors;
+        uint64_t n_defined;
         struct ynode *root;
         size_t expanded_total;
         unsigned err_line, err_column;
@@ -136,7 +140,7 @@ static int builder_fail(struct builder *b, unsigned line, unsigned column, int c
         return qerr_set(err, code, "%s", msg);
 }
 
-static int register_anchor(struct builder *b, const char *name, struct ynode *n)
+static int register_anchor(struct builder *b, const char *name, struct ynode *n, uint64_t seq)
 {
         if (!name)
                 return 0;
@@ -144,6 +148,7 @@ static int register_anchor(struct builder *b, const char *name, struct ynode *n)
         for (size_t i = b->n_anchors; i > 0; i--)
                 if (strcmp(b->anchors[i - 1].name, name) == 0) {
                         b->anchors[i - 1].node = n;
+                        b->anchors[i - 1].seq = seq;
                         return 0;
                 }
         if (b->n_anchors == b->cap_anchors) {
@@ -157,7 +162,7 @@ static int register_anchor(struct builder *b, const char *name, struct ynode *n)
         char *copy = strdup(name);
         if (!copy)
                 return -ENOMEM;
-        b->anchors[b->n_anchors++] = (struct anchor){ .name = copy, .node = n };
+        b->anchors[b->n_anchors++] = (struct anchor){ .name = copy, .node = n, .seq = seq };
         return 0;
 }
 
@@ -254,7 +259,8 @@ static int on_scalar(struct builder *b, const yaml_event_t *ev, struct qerr **er
         const char *tag = (const char *)ev->data.scalar.tag;
         n->tagged_str = tag && strcmp(tag, YAML_STR_TAG) == 0;
         n->plain = ev->data.scalar.plain_implicit && !tag;
-        if (register_anchor(b, (const char *)ev->data.scalar.anchor, n) < 0)
+        if (ev->data.scalar.anchor &&
+            register_anchor(b, (const char *)ev->data.scalar.anchor, n, ++b->n_defined) < 0)
                 return qerr_set(err, ENOMEM, "build yaml tree");
         return builder_add(b, n, err);
 }
@@ -263,17 +269,22 @@ static int on_alias(struct builder *b, const yaml_event_t *ev, struct qerr **err
 {
         const char *name = (const char *)ev->data.alias.anchor;
         struct ynode *target = NULL;
+        uint64_t seq = 0;
         for (size_t i = b->n_anchors; i > 0 && !target; i--)
-                if (strcmp(b->anchors[i - 1].name, name) == 0)
+                if (strcmp(b->anchors[i - 1].name, name) == 0) {
                         target = b->anchors[i - 1].node;
+                        seq = b->anchors[i - 1].seq;
+                }
         unsigned line = (unsigned)ev->start_mark.line + 1;
         unsigned col = (unsigned)ev->start_mark.column + 1;
+        /* The latest definition of the name may be a collection still open: an alias inside
+         * its own anchor's node would make a cycle. */
+        for (size_t i = 0; i < b->depth; i++)
+                if (b->stack[i].anchor && b->stack[i].anchor_seq > seq &&
+                    strcmp(b->stack[i].anchor, name) == 0)
+                        return builder_fail(b, line, col, EINVAL, "recursive alias", name, err);
         if (!target)
                 return builder_fail(b, line, col, EINVAL, "unknown alias", name, err);
-        /* An anchor still open (an alias inside its own collection) would make a cycle. */
-        for (size_t i = 0; i < b->depth; i++)
-                if (b->stack[i].node == target)
-                        return builder_fail(b, line, col, EINVAL, "recursive alias", name, err);
         b->expanded_total = sat_add(b->expanded_total, target->expanded);
         if (b->expanded_total > YTREE_MAX_EXPANDED_NODES)
                 return builder_fail(b, line, col, E2BIG,
@@ -301,6 +312,7 @@ static int on_start(struct builder *b, const yaml_event_t *ev, enum ynode_kind k
                 f->anchor = strdup((const char *)anchor);
                 if (!f->anchor)
                         return qerr_set(err, ENOMEM, "build yaml tree");
+                f->anchor_seq = ++b->n_defined;
         }
         return 0;
 }
@@ -327,8 +339,9 @@ static int on_end(struct builder *b, struct qerr **err)
         free(f->items);
         f->items = NULL;
         _cleanup_free_ char *anchor = TAKE_PTR(f->anchor);
+        uint64_t seq = f->anchor_seq;
         b->depth--;
-        if (anchor && register_anchor(b, anchor, n) < 0)
+        if (anchor && register_anchor(b, anchor, n, seq) < 0)
                 return qerr_set(err, ENOMEM, "build yaml tree");
         return builder_add(b, n, err);
 }
