@@ -249,6 +249,12 @@ static struct ynode *new_node(struct builder *b, enum ynode_kind kind, const yam
 
 static int on_scalar(struct builder *b, const yaml_event_t *ev, struct qerr **err)
 {
+        /* A "\0" escape would cut the value short wherever it is used as a C string: "1\0Gi"
+         * would pass as the quantity "1". */
+        if (memchr(ev->data.scalar.value, 0, ev->data.scalar.length))
+                return builder_fail(b, (unsigned)ev->start_mark.line + 1,
+                                    (unsigned)ev->start_mark.column + 1, EINVAL,
+                                    "NUL character in a value", NULL, err);
         struct ynode *n = new_node(b, YNODE_SCALAR, &ev->start_mark);
         if (!n)
                 return qerr_set(err, ENOMEM, "build yaml tree");
