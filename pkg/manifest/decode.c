@@ -321,8 +321,10 @@ static void decode_kv_map(struct dctx *c, const struct ynode *n, void *obj, cons
                 return;
         size_t k = 0;
         for (size_t i = 0; i + 1 < n->n; i += 2) {
-                if (n->items[i]->kind != YNODE_SCALAR)
+                if (n->items[i]->kind != YNODE_SCALAR) {
+                        dctx_error(c, n->items[i], "mapping key must be a string");
                         continue;
+                }
                 size_t mark = dctx_push_key(c, n->items[i]->value);
                 char *key = strndup(n->items[i]->value, n->items[i]->len);
                 char *val = ynode_is_null(n->items[i + 1]) ? strdup("")
@@ -356,8 +358,10 @@ static void decode_resource_list(struct dctx *c, const struct ynode *n, void *ob
                 return;
         for (size_t i = 0; i + 1 < n->n; i += 2) {
                 const struct ynode *k = n->items[i], *v = n->items[i + 1];
-                if (k->kind != YNODE_SCALAR)
+                if (k->kind != YNODE_SCALAR) {
+                        dctx_error(c, k, "mapping key must be a string");
                         continue;
+                }
                 size_t mark = dctx_push_key(c, k->value);
                 struct resource_entry e = { .pos = { v->line, v->column } };
                 const char *reason = NULL;
