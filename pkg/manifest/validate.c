@@ -129,12 +129,22 @@ static bool is_extended_resource(const char *n)
         return true;
 }
 
+/* A request defaulted from its limit keeps the limit's position: only the limit is checked,
+ * so that an error names the field the file has. */
+static bool is_defaulted_copy(const struct resource_entry *e, const struct resource_list *limits)
+{
+        const struct resource_entry *lim = limits ? resource_list_find(limits, e->name) : NULL;
+        return lim && lim->pos.line == e->pos.line && lim->pos.column == e->pos.column;
+}
+
 static void check_resource_list(struct dctx *c, const struct resource_list *l, const char *key,
-                                bool pod_level)
+                                bool pod_level, const struct resource_list *limits)
 {
         size_t mark = dctx_push_key(c, key);
         for (size_t i = 0; i < l->n; i++) {
                 const struct resource_entry *e = &l->items[i];
+                if (is_defaulted_copy(e, limits))
+                        continue;
                 size_t m2 = dctx_push_key(c, e->name);
                 int64_t v;
                 bool cpu = strcmp(e->name, "cpu") == 0;
@@ -153,8 +163,8 @@ static void check_resource_list(struct dctx *c, const struct resource_list *l, c
 static void check_resources(struct dctx *c, const struct resources *r, bool pod_level)
 {
         size_t mark = dctx_push_key(c, "resources");
-        check_resource_list(c, &r->requests, "requests", pod_level);
-        check_resource_list(c, &r->limits, "limits", pod_level);
+        check_resource_list(c, &r->requests, "requests", pod_level, &r->limits);
+        check_resource_list(c, &r->limits, "limits", pod_level, NULL);
         for (size_t i = 0; i < r->requests.n; i++) {
                 const struct resource_entry *req = &r->requests.items[i];
                 const struct resource_entry *lim = resource_list_find(&r->limits, req->name);
