@@ -100,6 +100,26 @@ static void check_name(struct dctx *c, struct api_pos pos, const char *key, cons
         dctx_pop(c, mark);
 }
 
+/* The pod name is checked with the static-pod suffix; the message says so, as the file does
+ * not have "-<node>". */
+static void check_pod_name(struct dctx *c, const struct pod *p)
+{
+        const char *name = p->metadata.name, *node = p->spec.node_name;
+        size_t n = name ? strlen(name) : 0, k = node ? strlen(node) : 0;
+        bool suffixed = k > 0 && n > k + 1 && name[n - k - 1] == '-' &&
+                        strcmp(name + n - k, node) == 0;
+        if (!suffixed || is_dns1123_subdomain(name)) {
+                check_name(c, p->metadata.pos, "name", name, true);
+                return;
+        }
+        size_t mark = dctx_push_key(c, "name");
+        dctx_error_pos(c, p->metadata.pos,
+                       "invalid name \"%.*s\" (\"%s\" with the node name): must be a lowercase RFC "
+                       "1123 subdomain (at most 253 characters of [a-z0-9-.])",
+                       (int)(n - k - 1), name, name);
+        dctx_pop(c, mark);
+}
+
 static bool is_standard_resource(const char *n, bool pod_level)
 {
         if (strcmp(n, "cpu") == 0 || strcmp(n, "memory") == 0 ||
@@ -547,7 +567,7 @@ static void check_spec(struct dctx *c, const struct pod *p)
 static void check_metadata(struct dctx *c, const struct pod *p)
 {
         size_t mark = dctx_push_key(c, "metadata");
-        check_name(c, p->metadata.pos, "name", p->metadata.name, true);
+        check_pod_name(c, p);
         check_name(c, p->metadata.pos, "namespace", p->metadata.namespace, false);
         if (p->metadata.uid && !is_valid_pod_uid(p->metadata.uid)) {
                 size_t m2 = dctx_push_key(c, "uid");
