@@ -180,31 +180,46 @@ static int cmp_key_ptr(const void *a, const void *b)
 
 /* The kubelet keeps the last of duplicate keys; qoslet refuses them, since the user cannot
  * tell which one wins. Sorting keeps hostile mappings with many keys at n log n. */
+/* Of two equal keys, the one later in the file is the duplicate. */
+static const struct ynode *later_key(const struct ynode *a, const struct ynode *b)
+{
+        if (b->line > a->line || (b->line == a->line && b->column > a->column))
+                return b;
+        return a;
+}
+
+static void note_duplicate(const struct ynode *a, const struct ynode *b, const struct ynode **dup)
+{
+        const struct ynode *k = later_key(a, b);
+        if (!*dup || k->line < (*dup)->line)
+                *dup = k;
+}
+
 static const struct ynode *find_duplicate_key(const struct frame *f)
 {
         size_t nk = f->n / 2;
+        const struct ynode *dup = NULL;
         if (nk < 2)
                 return NULL;
+        /* Most mappings of a manifest are small: comparing every pair is cheaper than sorting
+         * a copy, and needs no allocation. */
+        if (nk <= 16) {
+                for (size_t j = 1; j < nk; j++)
+                        for (size_t i = 0; i < j; i++)
+                                if (f->items[2 * j]->kind == YNODE_SCALAR &&
+                                    cmp_key_ptr(&f->items[2 * i], &f->items[2 * j]) == 0)
+                                        note_duplicate(f->items[2 * i], f->items[2 * j], &dup);
+                return dup;
+        }
         _cleanup_free_ struct ynode **keys = malloc(nk * sizeof(*keys));
         if (!keys)
                 return NULL;
         for (size_t i = 0; i < nk; i++)
                 keys[i] = f->items[2 * i];
         qsort(keys, nk, sizeof(*keys), cmp_key_ptr);
-        const struct ynode *dup = NULL;
         for (size_t i = 1; i < nk; i++)
-                if (keys[i]->kind == YNODE_SCALAR && cmp_key_ptr(&keys[i - 1], &keys[i]) == 0) {
-                        /* report the later one in the file */
-                        const struct ynode *k = keys[i]->line > keys[i - 1]->line ||
-                                                                (keys[i]->line ==
-                                                                         keys[i - 1]->line &&
-                                                                 keys[i]->column >
-                                                                         keys[i - 1]->column)
-                                                        ? keys[i]
-                                                        : keys[i - 1];
-                        if (!dup || k->line < dup->line)
-                                dup = k;
-                }
+                if (keys[i]->kind == YNODE_SCALAR && cmp_key_ptr(&keys[i - 1], &keys[i]) == 0)
+                        note_duplicate(keys[i - 1], keys[i], &dup);
         return dup;
 }
 
@@ -568,6 +583,10 @@ enum yscalar_type ynode_scalar_type(const struct ynode *n)
                                              "TRUE", "false", "False", "FALSE", "on",   "On",
                                              "ON",   "off",   "Off",   "OFF",   NULL };
         if (n->kind != YNODE_SCALAR || !n->plain)
+                return YSCALAR_STRING;
+        /* Every null, boolean and number starts with one of these: most values (names,
+         * images, paths) are strings at the first byte. Decoding asks this often. */
+        if (n->len > 0 && !strchr("~nNyYtTfFoO0123456789+-.", n->value[0]))
                 return YSCALAR_STRING;
         if (str_in(n->value, n->len, nulls))
                 return YSCALAR_NULL;
