@@ -92,8 +92,17 @@ size_t dctx_push_key(struct dctx *c, const char *key)
 
 size_t dctx_push_index(struct dctx *c, size_t i)
 {
+        /* every list item of every manifest passes here: no printf */
+        char buf[24];
+        size_t k = sizeof(buf);
+        buf[--k] = ']';
+        do {
+                buf[--k] = (char)('0' + i % 10);
+                i /= 10;
+        } while (i > 0);
+        buf[--k] = '[';
         size_t mark = c->path.len;
-        strbuf_printf(&c->path, "[%zu]", i);
+        strbuf_append_n(&c->path, buf + k, sizeof(buf) - k);
         return mark;
 }
 
