@@ -82,41 +82,50 @@ static size_t libyaml_pass(const struct corpus *c)
         return docs;
 }
 
-static void plan_pods(const struct pod_list *l, const struct node_info *node)
+struct plans {
+        struct pod_plan *items;
+        size_t n, cap;
+};
+
+static void plan_pods(const struct pod_list *l, const struct node_info *node, struct plans *out)
 {
-        struct pod_plan plans[64] = { 0 };
-        size_t n = 0;
-        for (size_t i = 0; i < l->n && n < ELEMENTSOF(plans); i++) {
+        for (size_t i = 0; i < l->n; i++) {
                 _cleanup_qerr_ struct qerr *e = NULL;
-                if (plan_pod(l->pods[i], node, &plans[n], &e) == 0)
-                        n++;
+                if (out->n == out->cap) {
+                        out->cap = out->cap ? out->cap * 2 : 64;
+                        out->items = realloc(out->items, out->cap * sizeof(*out->items));
+                        if (!out->items)
+                                abort();
+                }
+                if (plan_pod(l->pods[i], node, &out->items[out->n], &e) == 0)
+                        out->n++;
         }
-        struct tiers_plan t = { 0 };
-        _cleanup_qerr_ struct qerr *e = NULL;
-        if (plan_tiers(plans, n, node, &t, &e) == 0)
-                tiers_plan_done(&t);
-        for (size_t i = 0; i < n; i++)
-                pod_plan_done(&plans[i]);
 }
 
-/* One pass of decode and plan over every input, as `qosctl plan` does per file; returns the
- * pods planned. */
+/* One pass of decode and plan over every input, as `qosctl plan` does with the corpus on
+ * its command line: each pod planned, then the QoS tiers once; returns the pods planned. */
 static size_t qoslet_pass(const struct corpus *c, const struct node_info *node)
 {
         const struct manifest_options o = { .node_name = "bench-node" };
-        size_t pods = 0;
+        struct plans plans = { 0 };
         for (size_t i = 0; i < c->n; i++) {
                 struct pod_list l = { 0 };
                 struct diag_list d = { 0 };
                 if (manifest_decode(c->items[i].buf, c->items[i].len, c->items[i].name,
-                                    c->items[i].name, &o, &l, &d) == 0) {
-                        plan_pods(&l, node);
-                        pods += l.n;
-                }
+                                    c->items[i].name, &o, &l, &d) == 0)
+                        plan_pods(&l, node, &plans);
                 pod_list_done(&l);
                 diag_list_done(&d);
         }
-        return pods;
+        struct tiers_plan t = { 0 };
+        _cleanup_qerr_ struct qerr *e = NULL;
+        if (plan_tiers(plans.items, plans.n, node, &t, &e) == 0)
+                tiers_plan_done(&t);
+        size_t n = plans.n;
+        for (size_t i = 0; i < plans.n; i++)
+                pod_plan_done(&plans.items[i]);
+        free(plans.items);
+        return n;
 }
 
 struct rate {
