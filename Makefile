@@ -37,7 +37,8 @@ TESTS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 TEST_HELPER_SRCS := $(sort $(wildcard tests/helpers/*.c))
 TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all test test-unit test-root test-vm check check-asan format format-check clean fuzz bench
+.PHONY: all test test-unit test-root test-vm check check-asan format format-check clean fuzz \
+	fuzzers bench
 all: $(PROGRAMS)
 
 V ?= 0
@@ -77,12 +78,32 @@ $(BUILD)/tests/%.o: tests/%.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -Itests -MMD -MP -c $< -o $@
 
+# tests/helpers/leak-check.c: a leak fails the test that made it under ASan.
 $(BUILD)/tests/test-%: $(BUILD)/tests/test-%.o $(TEST_HELPER_OBJS) $(LIB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
+	$(Q)$(CC) $(LDFLAGS_ALL) -Wl,--wrap=criterion_internal_test_main -o $@ $^ $(PKG_LIBS) \
+		$(TEST_LIBS)
 
 tests: $(TESTS) $(PROGRAMS)
 .PHONY: tests
+
+# libFuzzer targets, hack/fuzz/fuzz-<target>.c: `make fuzz` builds them into build-fuzz/ and
+# hack/fuzz/run runs one.
+FUZZERS := $(patsubst hack/fuzz/%.c,$(BUILD)/%,$(wildcard hack/fuzz/fuzz-*.c))
+$(BUILD)/fuzz-%: $(BUILD)/hack/fuzz/fuzz-%.o $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+fuzzers: $(FUZZERS)
+
+fuzz:
+	$(MAKE) BUILD=build-fuzz CC=clang OPT="-O1 -g -fno-omit-frame-pointer" \
+		SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" fuzzers
+
+# The decode-and-plan benchmark (hack/bench-plan runs it).
+$(BUILD)/bench-plan: $(BUILD)/hack/bench/bench-plan.o $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+bench: $(BUILD)/bench-plan
 
 # Unit tests: no root needed.
 test test-unit: $(TESTS) $(PROGRAMS)
@@ -106,7 +127,8 @@ check:
 	hack/test
 
 format:
-	clang-format -i $(LIB_SRCS) $(wildcard pkg/*/*.h cmd/*/*.c cmd/*/*.h tests/*.c tests/*.h tests/helpers/*.[ch])
+	clang-format -i $(LIB_SRCS) $(wildcard pkg/*/*.h cmd/*/*.c cmd/*/*.h tests/*.c tests/*.h \
+		tests/helpers/*.[ch] hack/*/*.[ch])
 
 format-check:
 	hack/format-check

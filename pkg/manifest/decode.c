@@ -92,8 +92,17 @@ size_t dctx_push_key(struct dctx *c, const char *key)
 
 size_t dctx_push_index(struct dctx *c, size_t i)
 {
+        /* every list item of every manifest passes here: no printf */
+        char buf[24];
+        size_t k = sizeof(buf);
+        buf[--k] = ']';
+        do {
+                buf[--k] = (char)('0' + i % 10);
+                i /= 10;
+        } while (i > 0);
+        buf[--k] = '[';
         size_t mark = c->path.len;
-        strbuf_printf(&c->path, "[%zu]", i);
+        strbuf_append_n(&c->path, buf + k, sizeof(buf) - k);
         return mark;
 }
 
@@ -321,8 +330,10 @@ static void decode_kv_map(struct dctx *c, const struct ynode *n, void *obj, cons
                 return;
         size_t k = 0;
         for (size_t i = 0; i + 1 < n->n; i += 2) {
-                if (n->items[i]->kind != YNODE_SCALAR)
+                if (n->items[i]->kind != YNODE_SCALAR) {
+                        dctx_error(c, n->items[i], "mapping key must be a string");
                         continue;
+                }
                 size_t mark = dctx_push_key(c, n->items[i]->value);
                 char *key = strndup(n->items[i]->value, n->items[i]->len);
                 char *val = ynode_is_null(n->items[i + 1]) ? strdup("")
@@ -356,8 +367,10 @@ static void decode_resource_list(struct dctx *c, const struct ynode *n, void *ob
                 return;
         for (size_t i = 0; i + 1 < n->n; i += 2) {
                 const struct ynode *k = n->items[i], *v = n->items[i + 1];
-                if (k->kind != YNODE_SCALAR)
+                if (k->kind != YNODE_SCALAR) {
+                        dctx_error(c, k, "mapping key must be a string");
                         continue;
+                }
                 size_t mark = dctx_push_key(c, k->value);
                 struct resource_entry e = { .pos = { v->line, v->column } };
                 const char *reason = NULL;

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "basic/fileio.h"
+#include "basic/strbuf.h"
 #include "manifest/canonical.h"
 #include "manifest/decode.h"
 #include "manifest/manifest.h"
@@ -35,6 +36,10 @@ struct decode_state {
         struct diag_list *diags;
         struct pod_list pods;
         size_t n_errors;
+        /* objects of other kinds: a file of nothing else is refused */
+        size_t n_skipped;
+        unsigned skip_line, skip_column;
+        struct strbuf skipped_kinds;
 };
 
 static bool scalar_is(const struct ynode *n, const char *s)
@@ -48,6 +53,22 @@ static char *lowercase(const char *s)
         for (char *p = r; p && *p; p++)
                 *p = (char)tolower((unsigned char)*p);
         return r;
+}
+
+static void skip_kind(struct decode_state *st, const struct ynode *kind, unsigned line,
+                      unsigned column, const char *path)
+{
+        const char *name = kind && kind->kind == YNODE_SCALAR ? kind->value : "";
+        (void)diag_add(st->diags, DIAG_NOTICE, st->display, line, column, path,
+                       "skipping kind \"%s\": not a Pod", name);
+        if (st->n_skipped++ == 0) {
+                st->skip_line = line;
+                st->skip_column = column;
+        }
+        if (st->n_skipped <= 3)
+                strbuf_printf(&st->skipped_kinds, "%s\"%s\"", st->n_skipped > 1 ? ", " : "", name);
+        else if (st->n_skipped == 4)
+                strbuf_append(&st->skipped_kinds, ", ...");
 }
 
 /* The static-pod name suffix, and the UID from the item's canonical form unless the manifest
@@ -126,9 +147,7 @@ static void decode_list(struct decode_state *st, const struct ynode *root, bool 
                 } else if (scalar_is(kind, "Pod") || (pod_list && !kind))
                         decode_item(st, it, prefix, doc, (unsigned)i);
                 else
-                        (void)diag_add(st->diags, DIAG_NOTICE, st->display, it->line, it->column,
-                                       prefix, "skipping kind \"%s\": not a Pod",
-                                       kind && kind->kind == YNODE_SCALAR ? kind->value : "");
+                        skip_kind(st, kind, it->line, it->column, prefix);
         }
 }
 
@@ -152,9 +171,7 @@ static void decode_document(struct decode_state *st, const struct ydoc *d, unsig
                                "kind is required");
                 st->n_errors++;
         } else
-                (void)diag_add(st->diags, DIAG_NOTICE, st->display, kind->line, kind->column,
-                               "kind", "skipping kind \"%s\": not a Pod",
-                               kind->kind == YNODE_SCALAR ? kind->value : "");
+                skip_kind(st, kind, kind->line, kind->column, "kind");
 }
 
 int manifest_decode(const char *buf, size_t len, const char *display, const char *source,
@@ -181,7 +198,14 @@ int manifest_decode(const char *buf, size_t len, const char *display, const char
                 (void)diag_add(diags, DIAG_ERROR, display, 0, 0, "",
                                "empty manifest: no Kubernetes object found");
                 st.n_errors++;
+        } else if (st.n_errors == 0 && st.pods.n == 0 && st.n_skipped > 0) {
+                /* A file of other objects is most likely the wrong file. */
+                (void)diag_add(diags, DIAG_ERROR, display, st.skip_line, st.skip_column, "kind",
+                               "no Pod in manifest: only other kinds (%s)",
+                               st.skipped_kinds.buf ? st.skipped_kinds.buf : "");
+                st.n_errors++;
         }
+        strbuf_done(&st.skipped_kinds);
         if (st.n_errors > 0) {
                 pod_list_done(&st.pods);
                 return -EINVAL;

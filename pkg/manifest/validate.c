@@ -112,6 +112,26 @@ static void check_name(struct dctx *c, struct api_pos pos, const char *key, cons
         dctx_pop(c, mark);
 }
 
+/* The pod name is checked with the static-pod suffix; the message says so, as the file does
+ * not have "-<node>". */
+static void check_pod_name(struct dctx *c, const struct pod *p)
+{
+        const char *name = p->metadata.name, *node = p->spec.node_name;
+        size_t n = name ? strlen(name) : 0, k = node ? strlen(node) : 0;
+        bool suffixed = k > 0 && n > k + 1 && name[n - k - 1] == '-' &&
+                        strcmp(name + n - k, node) == 0;
+        if (!suffixed || is_dns1123_subdomain(name)) {
+                check_name(c, p->metadata.pos, "name", name, true);
+                return;
+        }
+        size_t mark = dctx_push_key(c, "name");
+        dctx_error_pos(c, p->metadata.pos,
+                       "invalid name \"%.*s\" (\"%s\" with the node name): must be a lowercase RFC "
+                       "1123 subdomain (at most 253 characters of [a-z0-9-.])",
+                       (int)(n - k - 1), name, name);
+        dctx_pop(c, mark);
+}
+
 static bool is_standard_resource(const char *n, bool pod_level)
 {
         if (strcmp(n, "cpu") == 0 || strcmp(n, "memory") == 0 ||
@@ -141,12 +161,22 @@ static bool is_extended_resource(const char *n)
         return true;
 }
 
+/* A request defaulted from its limit keeps the limit's position: only the limit is checked,
+ * so that an error names the field the file has. */
+static bool is_defaulted_copy(const struct resource_entry *e, const struct resource_list *limits)
+{
+        const struct resource_entry *lim = limits ? resource_list_find(limits, e->name) : NULL;
+        return lim && lim->pos.line == e->pos.line && lim->pos.column == e->pos.column;
+}
+
 static void check_resource_list(struct dctx *c, const struct resource_list *l, const char *key,
-                                bool pod_level)
+                                bool pod_level, const struct resource_list *limits)
 {
         size_t mark = dctx_push_key(c, key);
         for (size_t i = 0; i < l->n; i++) {
                 const struct resource_entry *e = &l->items[i];
+                if (is_defaulted_copy(e, limits))
+                        continue;
                 size_t m2 = dctx_push_key(c, e->name);
                 int64_t v;
                 bool cpu = strcmp(e->name, "cpu") == 0;
@@ -165,8 +195,8 @@ static void check_resource_list(struct dctx *c, const struct resource_list *l, c
 static void check_resources(struct dctx *c, const struct resources *r, bool pod_level)
 {
         size_t mark = dctx_push_key(c, "resources");
-        check_resource_list(c, &r->requests, "requests", pod_level);
-        check_resource_list(c, &r->limits, "limits", pod_level);
+        check_resource_list(c, &r->requests, "requests", pod_level, &r->limits);
+        check_resource_list(c, &r->limits, "limits", pod_level, NULL);
         for (size_t i = 0; i < r->requests.n; i++) {
                 const struct resource_entry *req = &r->requests.items[i];
                 const struct resource_entry *lim = resource_list_find(&r->limits, req->name);
@@ -549,7 +579,7 @@ static void check_spec(struct dctx *c, const struct pod *p)
 static void check_metadata(struct dctx *c, const struct pod *p)
 {
         size_t mark = dctx_push_key(c, "metadata");
-        check_name(c, p->metadata.pos, "name", p->metadata.name, true);
+        check_pod_name(c, p);
         check_name(c, p->metadata.pos, "namespace", p->metadata.namespace, false);
         if (p->metadata.uid && !is_valid_pod_uid(p->metadata.uid)) {
                 size_t m2 = dctx_push_key(c, "uid");

@@ -20,9 +20,11 @@ struct ystream {
         size_t n_docs, cap_docs;
 };
 
+/* seq orders anchor definitions: an anchor is defined where its node starts. */
 struct anchor {
         char *name;
         struct ynode *node;
+        uint64_t seq;
 };
 
 /* One open collection while the tree is built. */
@@ -31,6 +33,7 @@ struct frame {
         struct ynode **items;
         size_t n, cap;
         char *anchor;
+        uint64_t anchor_seq;
 };
 
 struct builder {
@@ -39,6 +42,7 @@ struct builder {
         size_t depth;
         struct anchor *anchors;
         size_t n_anchors, cap_anchors;
+        uint64_t n_defined;
         struct ynode *root;
         size_t expanded_total;
         unsigned err_line, err_column;
@@ -136,7 +140,7 @@ static int builder_fail(struct builder *b, unsigned line, unsigned column, int c
         return qerr_set(err, code, "%s", msg);
 }
 
-static int register_anchor(struct builder *b, const char *name, struct ynode *n)
+static int register_anchor(struct builder *b, const char *name, struct ynode *n, uint64_t seq)
 {
         if (!name)
                 return 0;
@@ -144,6 +148,7 @@ static int register_anchor(struct builder *b, const char *name, struct ynode *n)
         for (size_t i = b->n_anchors; i > 0; i--)
                 if (strcmp(b->anchors[i - 1].name, name) == 0) {
                         b->anchors[i - 1].node = n;
+                        b->anchors[i - 1].seq = seq;
                         return 0;
                 }
         if (b->n_anchors == b->cap_anchors) {
@@ -157,7 +162,7 @@ static int register_anchor(struct builder *b, const char *name, struct ynode *n)
         char *copy = strdup(name);
         if (!copy)
                 return -ENOMEM;
-        b->anchors[b->n_anchors++] = (struct anchor){ .name = copy, .node = n };
+        b->anchors[b->n_anchors++] = (struct anchor){ .name = copy, .node = n, .seq = seq };
         return 0;
 }
 
@@ -179,31 +184,46 @@ static int cmp_key_ptr(const void *a, const void *b)
 
 /* The kubelet keeps the last of duplicate keys; qoslet refuses them, since the user cannot
  * tell which one wins. Sorting keeps hostile mappings with many keys at n log n. */
+/* Of two equal keys, the one later in the file is the duplicate. */
+static const struct ynode *later_key(const struct ynode *a, const struct ynode *b)
+{
+        if (b->line > a->line || (b->line == a->line && b->column > a->column))
+                return b;
+        return a;
+}
+
+static void note_duplicate(const struct ynode *a, const struct ynode *b, const struct ynode **dup)
+{
+        const struct ynode *k = later_key(a, b);
+        if (!*dup || k->line < (*dup)->line)
+                *dup = k;
+}
+
 static const struct ynode *find_duplicate_key(const struct frame *f)
 {
         size_t nk = f->n / 2;
+        const struct ynode *dup = NULL;
         if (nk < 2)
                 return NULL;
+        /* Most mappings of a manifest are small: comparing every pair is cheaper than sorting
+         * a copy, and needs no allocation. */
+        if (nk <= 16) {
+                for (size_t j = 1; j < nk; j++)
+                        for (size_t i = 0; i < j; i++)
+                                if (f->items[2 * j]->kind == YNODE_SCALAR &&
+                                    cmp_key_ptr(&f->items[2 * i], &f->items[2 * j]) == 0)
+                                        note_duplicate(f->items[2 * i], f->items[2 * j], &dup);
+                return dup;
+        }
         _cleanup_free_ struct ynode **keys = malloc(nk * sizeof(*keys));
         if (!keys)
                 return NULL;
         for (size_t i = 0; i < nk; i++)
                 keys[i] = f->items[2 * i];
         qsort(keys, nk, sizeof(*keys), cmp_key_ptr);
-        const struct ynode *dup = NULL;
         for (size_t i = 1; i < nk; i++)
-                if (keys[i]->kind == YNODE_SCALAR && cmp_key_ptr(&keys[i - 1], &keys[i]) == 0) {
-                        /* report the later one in the file */
-                        const struct ynode *k = keys[i]->line > keys[i - 1]->line ||
-                                                                (keys[i]->line ==
-                                                                         keys[i - 1]->line &&
-                                                                 keys[i]->column >
-                                                                         keys[i - 1]->column)
-                                                        ? keys[i]
-                                                        : keys[i - 1];
-                        if (!dup || k->line < dup->line)
-                                dup = k;
-                }
+                if (keys[i]->kind == YNODE_SCALAR && cmp_key_ptr(&keys[i - 1], &keys[i]) == 0)
+                        note_duplicate(keys[i - 1], keys[i], &dup);
         return dup;
 }
 
@@ -248,6 +268,12 @@ static struct ynode *new_node(struct builder *b, enum ynode_kind kind, const yam
 
 static int on_scalar(struct builder *b, const yaml_event_t *ev, struct qerr **err)
 {
+        /* A "\0" escape would cut the value short wherever it is used as a C string: "1\0Gi"
+         * would pass as the quantity "1". */
+        if (memchr(ev->data.scalar.value, 0, ev->data.scalar.length))
+                return builder_fail(b, (unsigned)ev->start_mark.line + 1,
+                                    (unsigned)ev->start_mark.column + 1, EINVAL,
+                                    "NUL character in a value", NULL, err);
         struct ynode *n = new_node(b, YNODE_SCALAR, &ev->start_mark);
         if (!n)
                 return qerr_set(err, ENOMEM, "build yaml tree");
@@ -258,7 +284,8 @@ static int on_scalar(struct builder *b, const yaml_event_t *ev, struct qerr **er
         const char *tag = (const char *)ev->data.scalar.tag;
         n->tagged_str = tag && strcmp(tag, YAML_STR_TAG) == 0;
         n->plain = ev->data.scalar.plain_implicit && !tag;
-        if (register_anchor(b, (const char *)ev->data.scalar.anchor, n) < 0)
+        if (ev->data.scalar.anchor &&
+            register_anchor(b, (const char *)ev->data.scalar.anchor, n, ++b->n_defined) < 0)
                 return qerr_set(err, ENOMEM, "build yaml tree");
         return builder_add(b, n, err);
 }
@@ -267,17 +294,22 @@ static int on_alias(struct builder *b, const yaml_event_t *ev, struct qerr **err
 {
         const char *name = (const char *)ev->data.alias.anchor;
         struct ynode *target = NULL;
+        uint64_t seq = 0;
         for (size_t i = b->n_anchors; i > 0 && !target; i--)
-                if (strcmp(b->anchors[i - 1].name, name) == 0)
+                if (strcmp(b->anchors[i - 1].name, name) == 0) {
                         target = b->anchors[i - 1].node;
+                        seq = b->anchors[i - 1].seq;
+                }
         unsigned line = (unsigned)ev->start_mark.line + 1;
         unsigned col = (unsigned)ev->start_mark.column + 1;
+        /* The latest definition of the name may be a collection still open: an alias inside
+         * its own anchor's node would make a cycle. */
+        for (size_t i = 0; i < b->depth; i++)
+                if (b->stack[i].anchor && b->stack[i].anchor_seq > seq &&
+                    strcmp(b->stack[i].anchor, name) == 0)
+                        return builder_fail(b, line, col, EINVAL, "recursive alias", name, err);
         if (!target)
                 return builder_fail(b, line, col, EINVAL, "unknown alias", name, err);
-        /* An anchor still open (an alias inside its own collection) would make a cycle. */
-        for (size_t i = 0; i < b->depth; i++)
-                if (b->stack[i].node == target)
-                        return builder_fail(b, line, col, EINVAL, "recursive alias", name, err);
         b->expanded_total = sat_add(b->expanded_total, target->expanded);
         if (b->expanded_total > YTREE_MAX_EXPANDED_NODES)
                 return builder_fail(b, line, col, E2BIG,
@@ -305,6 +337,7 @@ static int on_start(struct builder *b, const yaml_event_t *ev, enum ynode_kind k
                 f->anchor = strdup((const char *)anchor);
                 if (!f->anchor)
                         return qerr_set(err, ENOMEM, "build yaml tree");
+                f->anchor_seq = ++b->n_defined;
         }
         return 0;
 }
@@ -331,8 +364,9 @@ static int on_end(struct builder *b, struct qerr **err)
         free(f->items);
         f->items = NULL;
         _cleanup_free_ char *anchor = TAKE_PTR(f->anchor);
+        uint64_t seq = f->anchor_seq;
         b->depth--;
-        if (anchor && register_anchor(b, anchor, n) < 0)
+        if (anchor && register_anchor(b, anchor, n, seq) < 0)
                 return qerr_set(err, ENOMEM, "build yaml tree");
         return builder_add(b, n, err);
 }
@@ -394,16 +428,39 @@ static void builder_done(struct builder *b)
         free(b->err_path);
 }
 
-static int parser_error(const yaml_parser_t *p, struct builder *b, struct qerr **err)
+/* The reader decodes ahead of the scanner, so its marks do not point at a bad byte; its
+ * offset does. Columns count characters, as libyaml's do. */
+static void offset_position(const char *buf, size_t len, size_t offset, unsigned *ret_line,
+                            unsigned *ret_column)
+{
+        unsigned line = 1, column = 1;
+        for (size_t i = 0; i < MIN(offset, len); i++) {
+                if (buf[i] == '\n') {
+                        line++;
+                        column = 1;
+                } else if (((unsigned char)buf[i] & 0xc0) != 0x80)
+                        column++;
+        }
+        *ret_line = line;
+        *ret_column = column;
+}
+
+static int parser_error(const yaml_parser_t *p, const char *buf, size_t len, struct builder *b,
+                        struct qerr **err)
 {
         const yaml_mark_t *m = p->problem ? &p->problem_mark : &p->mark;
-        if (p->error == YAML_READER_ERROR)
-                m = &p->mark;
         b->err_line = (unsigned)m->line + 1;
         b->err_column = (unsigned)m->column + 1;
         const char *problem = p->problem ? p->problem : "syntax error";
         if (p->error == YAML_MEMORY_ERROR)
                 return qerr_set(err, ENOMEM, "parse yaml: out of memory");
+        if (p->error == YAML_READER_ERROR) {
+                offset_position(buf, len, p->problem_offset, &b->err_line, &b->err_column);
+                if (p->problem_value >= 0)
+                        return qerr_set(err, EINVAL, "yaml: %s (0x%x at byte %zu)", problem,
+                                        (unsigned)p->problem_value, p->problem_offset);
+                return qerr_set(err, EINVAL, "yaml: %s (at byte %zu)", problem, p->problem_offset);
+        }
         if (p->context)
                 return qerr_set(err, EINVAL, "yaml: %s %s", problem, p->context);
         return qerr_set(err, EINVAL, "yaml: %s", problem);
@@ -425,7 +482,7 @@ int ystream_parse(const char *buf, size_t len, struct ystream **ret, unsigned *r
         for (bool done = false; !done && r == 0;) {
                 yaml_event_t ev;
                 if (!yaml_parser_parse(&parser, &ev)) {
-                        r = parser_error(&parser, &b, err);
+                        r = parser_error(&parser, buf, len, &b, err);
                         break;
                 }
                 done = ev.type == YAML_STREAM_END_EVENT;
@@ -530,6 +587,10 @@ enum yscalar_type ynode_scalar_type(const struct ynode *n)
                                              "TRUE", "false", "False", "FALSE", "on",   "On",
                                              "ON",   "off",   "Off",   "OFF",   NULL };
         if (n->kind != YNODE_SCALAR || !n->plain)
+                return YSCALAR_STRING;
+        /* Every null, boolean and number starts with one of these: most values (names,
+         * images, paths) are strings at the first byte. Decoding asks this often. */
+        if (n->len > 0 && !strchr("~nNyYtTfFoO0123456789+-.", n->value[0]))
                 return YSCALAR_STRING;
         if (str_in(n->value, n->len, nulls))
                 return YSCALAR_NULL;
