@@ -428,17 +428,18 @@ static int shim_start_pod(void *data, const struct pod *pod, const struct pod_pl
         struct spod *sp = find(rt, pod->metadata.uid);
         if (sp && sp->state != SPOD_ADOPTED)
                 return 0;
+        bool adopted = sp != NULL;
         if (!sp && !(sp = spod_add(rt, pod->metadata.uid)))
                 return qerr_set(err, ENOMEM, "pod '%s'", pod->metadata.uid);
         int r = spod_bind(sp, err);
-        if (r >= 0 && sp->state == SPOD_ADOPTED && sp->adopted_shim > 0) {
+        if (r >= 0 && adopted && sp->adopted_shim > 0) {
                 /* its shim lived through the daemon's restart: take it over as it runs */
                 r = pod_runtime_adopt(sp->pod, &sp->cfg, sp->adopted_shim, &sp->pr, err);
                 if (r >= 0)
                         sp->state = SPOD_RUNNING;
                 return r;
         }
-        sp->clean_first = sp->state == SPOD_ADOPTED;
+        sp->clean_first = adopted;
         if (r >= 0)
                 r = run_thread(sp, start_thread, err);
         if (r < 0) {
