@@ -506,6 +506,8 @@ static const struct shim_entry *entry_of(const struct shim_entry *v, size_t n, c
         return NULL;
 }
 
+static void arm_watch(struct spod *sp, const char *name, bool renew);
+
 static int shim_restart_container(void *data, const struct pod *pod, const struct pod_plan *plan,
                                   const char *name, struct qerr **err)
 {
@@ -524,7 +526,10 @@ static int shim_restart_container(void *data, const struct pod *pod, const struc
         const struct shim_entry *x = entry_of(v, n, name);
         if (x && !x->exited)
                 return 0; /* running already */
-        return pod_runtime_start_container(sp->pr, c, x ? x->attempt + 1 : 0, NULL, err);
+        r = pod_runtime_start_container(sp->pr, c, x ? x->attempt + 1 : 0, NULL, err);
+        if (r >= 0)
+                arm_watch(sp, name, true);
+        return r;
 }
 
 static int shim_stop_pod(void *data, const char *uid, int64_t grace_seconds, struct qerr **err)
@@ -557,38 +562,49 @@ static int on_watch(sd_event_source *s, int fd, uint32_t revents, void *userdata
         return 0;
 }
 
+/* Sends a "wait" for one container (again, when `renew`: a new run of it). The shim answers
+ * at once for a container that exited already, so a run that ends before anyone looks still
+ * wakes the node. */
+static void arm_watch(struct spod *sp, const char *name, bool renew)
+{
+        struct watch *w = NULL;
+        for (size_t k = 0; k < sp->n_watches; k++)
+                if (strcmp(sp->watches[k].name, name) == 0)
+                        w = &sp->watches[k];
+        if (w && w->fd >= 0) {
+                if (!renew)
+                        return;
+                sd_event_source_disable_unref(TAKE_PTR(w->src));
+                close(w->fd);
+                w->fd = -1;
+        }
+        size_t max = sp->pod->spec.n_containers + sp->pod->spec.n_init_containers;
+        /* watches never move once added: on_watch holds their address */
+        if (!sp->watches && !(sp->watches = calloc(max + 1, sizeof(*sp->watches))))
+                return;
+        if (!w) {
+                if (sp->n_watches >= max)
+                        return;
+                w = &sp->watches[sp->n_watches++];
+                *w = (struct watch){ .name = strdup(name), .fd = -1, .sp = sp };
+        }
+        _cleanup_free_ char *req = NULL;
+        if (!w->name || asprintf(&req, "wait %s", name) < 0)
+                return;
+        w->fd = shim_send(sp->pr->run_pod_dir, req, NULL);
+        if (w->fd >= 0 &&
+            sd_event_add_io(sp->rt->event, &w->src, w->fd, EPOLLIN, on_watch, w) < 0) {
+                close(w->fd);
+                w->fd = -1;
+        }
+}
+
 /* A "wait" request in flight for each running container: its exit wakes the node. */
 static void watch_running(struct spod *sp, const struct shim_entry *v, size_t n)
 {
-        for (size_t i = 0; i < n; i++) {
-                if (v[i].exited)
-                        continue;
-                struct watch *w = NULL;
-                for (size_t k = 0; k < sp->n_watches; k++)
-                        if (strcmp(sp->watches[k].name, v[i].name) == 0)
-                                w = &sp->watches[k];
-                if (w && w->fd >= 0)
-                        continue;
-                size_t max = sp->pod->spec.n_containers + sp->pod->spec.n_init_containers;
-                /* watches never move once added: on_watch holds their address */
-                if (!sp->watches && !(sp->watches = calloc(max + 1, sizeof(*sp->watches))))
-                        return;
-                if (!w) {
-                        if (sp->n_watches >= max)
-                                continue;
-                        w = &sp->watches[sp->n_watches++];
-                        *w = (struct watch){ .name = strdup(v[i].name), .fd = -1, .sp = sp };
-                }
-                _cleanup_free_ char *req = NULL;
-                if (asprintf(&req, "wait %s", v[i].name) < 0)
-                        continue;
-                w->fd = shim_send(sp->pr->run_pod_dir, req, NULL);
-                if (w->fd >= 0 &&
-                    sd_event_add_io(sp->rt->event, &w->src, w->fd, EPOLLIN, on_watch, w) < 0) {
-                        close(w->fd);
-                        w->fd = -1;
-                }
-        }
+        for (size_t i = 0; i < n; i++)
+                if (!v[i].exited)
+                        arm_watch(sp, v[i].name, false);
 }
 
 static int64_t spec_mtime_us(const struct spod *sp, const char *name, unsigned attempt)
