@@ -86,7 +86,14 @@ $(BUILD)/tests/test-%: $(BUILD)/tests/test-%.o $(TEST_HELPER_OBJS) $(LIB)
 	$(Q)$(CC) $(LDFLAGS_ALL) -Wl,--wrap=criterion_internal_test_main -o $@ $^ $(PKG_LIBS) \
 		$(TEST_LIBS)
 
-tests: $(TESTS) $(PROGRAMS)
+# A static program the root tests put into container images (no libraries, no sanitizers).
+PROBES := $(BUILD)/tests/sec-probe
+$(BUILD)/tests/%: tests/probe/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -std=gnu11 $(WARN) -O2 -D_GNU_SOURCE -static -o $@ $<
+
+tests: $(TESTS) $(PROGRAMS) $(PROBES)
 .PHONY: tests
 
 # libFuzzer targets, hack/fuzz/fuzz-<target>.c: `make fuzz` builds them into build-fuzz/ and
