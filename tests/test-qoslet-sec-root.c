@@ -63,13 +63,26 @@ static char *field_of(const char *container, const char *name)
 
 Test(qoslet_sec_root, capabilities)
 {
-        run_ok(POD_HEAD("caps") "  restartPolicy: Never\n  containers:\n" CTR(
-                "def", "[cat, /proc/self/status]") CTR("none", "[cat, /proc/self/status]")
-                       "    securityContext: {capabilities: {drop: [ALL]}}\n" CTR(
-                               "netadmin", "[cat, /proc/self/status]")
-                               "    securityContext: {capabilities: {add: [NET_ADMIN]}}\n" CTR(
-                                       "priv", "[cat, /proc/self/status]")
-                                       "    securityContext: {privileged: true}\n");
+        run_ok(
+                POD_HEAD("caps") "  restartPolicy: Never\n  containers:\n" CTR(
+                        "def", "[cat, /proc/self/status]")
+                        CTR("none", "[cat, /proc/self/status]") "    securityContext: "
+                                                                "{capabilities: {drop: "
+                                                                "[ALL]}}\n" CTR("netadmin",
+                                                                                "[cat, "
+                                                                                "/proc/self/"
+                                                                                "status]") "    "
+                                                                                           "securit"
+                                                                                           "yContex"
+                                                                                           "t: "
+                                                                                           "{capabi"
+                                                                                           "lities:"
+                                                                                           " {add: "
+                                                                                           "[NET_"
+                                                                                           "ADMIN]}"
+                                                                                           "}"
+                                                                                           "\n" CTR("priv",
+                                                                                                    "[cat, /proc/self/status]") "    securityContext: {privileged: true}\n");
         _cleanup_free_ char *def = field_of("def", "CapEff"), *none = field_of("none", "CapEff"),
                             *net = field_of("netadmin", "CapEff"),
                             *priv = field_of("priv", "CapEff"),
@@ -99,11 +112,9 @@ Test(qoslet_sec_root, seccomp_runtime_default_and_unconfined)
 {
         run_ok(POD_HEAD("seccomp") "  restartPolicy: Never\n"
                                    "  securityContext: {seccompProfile: {type: RuntimeDefault}}\n"
-                                   "  containers:\n" CTR("rd", PROBE)
-                                           CTR("un", PROBE)
-                                                   "    securityContext: {seccompProfile: "
-                                                   "{type: Unconfined}}\n"
-                                                   CTR("none", PROBE));
+                                   "  containers:\n" CTR("rd", PROBE) CTR(
+                                           "un", PROBE) "    securityContext: {seccompProfile: "
+                                                        "{type: Unconfined}}\n" CTR("none", PROBE));
         cr_expect_eq(probe_result("rd", "keyctl"), -EPERM);
         cr_expect_eq(probe_result("rd", "unshare"), -EPERM);
         cr_expect_eq(probe_result("rd", "bpf"), -EPERM);
@@ -129,9 +140,10 @@ Test(qoslet_sec_root, masked_and_read_only_paths)
         _cleanup_free_ char *body = NULL;
         cr_assert(asprintf(&body,
                            POD_HEAD("masked") "  restartPolicy: Never\n  containers:\n" CTR(
-                                   "def", "[sh, -c, %s]") CTR("priv", "[sh, -c, %s]")
-                                   "    env: [{name: PRIV, value: '1'}]\n"
-                                   "    securityContext: {privileged: true}\n",
+                                   "def", "[sh, -c, %s]")
+                                   CTR("priv",
+                                       "[sh, -c, %s]") "    env: [{name: PRIV, value: '1'}]\n"
+                                                       "    securityContext: {privileged: true}\n",
                            script, script) > 0);
         run_ok(body);
         _cleanup_free_ char *def = qrun_output(&q, "def", 0), *priv = qrun_output(&q, "priv", 0);
@@ -168,9 +180,9 @@ Test(qoslet_sec_root, users_and_groups)
         run_ok(POD_HEAD("users") "  restartPolicy: Never\n"
                                  "  securityContext: {runAsUser: 1000, runAsGroup: 3000, "
                                  "supplementalGroups: [4000]}\n"
-                                 "  containers:\n" CTR("a", "[cat, /proc/self/status]")
-                                         CTR("b", "[cat, /proc/self/status]")
-                                                 "    securityContext: {runAsUser: 2000}\n");
+                                 "  containers:\n" CTR("a", "[cat, /proc/self/status]") CTR(
+                                         "b", "[cat, /proc/self/status]") "    securityContext: "
+                                                                          "{runAsUser: 2000}\n");
         _cleanup_free_ char *uid = field_of("a", "Uid"), *gid = field_of("a", "Gid"),
                             *groups = field_of("a", "Groups"), *uid_b = field_of("b", "Uid"),
                             *eff = field_of("a", "CapEff");
@@ -209,7 +221,8 @@ Test(qoslet_sec_root, run_as_non_root_refuses_image_user_0)
 
 Test(qoslet_sec_root, safe_sysctls_applied_in_the_pod_only)
 {
-        _cleanup_free_ char *host_port = test_read_file("/proc/sys/net/ipv4/ip_unprivileged_port_start");
+        _cleanup_free_ char *host_port = test_read_file(
+                "/proc/sys/net/ipv4/ip_unprivileged_port_start");
         _cleanup_free_ char *host_shm = test_read_file("/proc/sys/kernel/shm_rmid_forced");
         cr_assert_not_null(host_port);
         cr_assert_not_null(host_shm);
@@ -218,14 +231,14 @@ Test(qoslet_sec_root, safe_sysctls_applied_in_the_pod_only)
                                    "    - {name: net.ipv4.ip_unprivileged_port_start, value: "
                                    "'123'}\n"
                                    "    - {name: kernel/shm_rmid_forced, value: '1'}\n"
-                                   "  containers:\n" CTR("a",
-                                                         "[cat, "
-                                                         "/proc/sys/net/ipv4/"
-                                                         "ip_unprivileged_port_start, "
-                                                         "/proc/sys/kernel/shm_rmid_forced]"));
+                                   "  containers:\n" CTR("a", "[cat, "
+                                                              "/proc/sys/net/ipv4/"
+                                                              "ip_unprivileged_port_start, "
+                                                              "/proc/sys/kernel/shm_rmid_forced]"));
         _cleanup_free_ char *out = qrun_output(&q, "a", 0);
         cr_expect(out && strcmp(out, "123\n1\n") == 0, "%s", out);
-        _cleanup_free_ char *port2 = test_read_file("/proc/sys/net/ipv4/ip_unprivileged_port_start");
+        _cleanup_free_ char *port2 = test_read_file(
+                "/proc/sys/net/ipv4/ip_unprivileged_port_start");
         _cleanup_free_ char *shm2 = test_read_file("/proc/sys/kernel/shm_rmid_forced");
         cr_expect_str_eq(port2, host_port, "the host keeps its value");
         cr_expect_str_eq(shm2, host_shm);

@@ -247,9 +247,10 @@ static int parse_line(struct cspec *s, const char *key, const char *v)
                 s->oom_score_adj = (int)x;
                 return 0;
         }
-        static const char *const str_keys[] = { "name",      "rootfs",     "cwd", "shm",
-                                                "cgroup-v2", "oom-events", "log", "seccomp-filter" };
-        char **str_fields[] = { &s->name,      &s->rootfs,     &s->cwd,     &s->shm,
+        static const char *const str_keys[] = {
+                "name", "rootfs", "cwd", "shm", "cgroup-v2", "oom-events", "log", "seccomp-filter"
+        };
+        char **str_fields[] = { &s->name,      &s->rootfs,     &s->cwd,      &s->shm,
                                 &s->cgroup_v2, &s->oom_events, &s->log_path, &s->seccomp_filter };
         for (size_t i = 0; i < ELEMENTSOF(str_keys); i++)
                 if (strcmp(key, str_keys[i]) == 0)

@@ -72,8 +72,9 @@ static int image_ensure(const struct image_store *s, const struct registry_opts 
         return *ret_full ? 0 : qerr_set(err, ENOMEM, "image '%s'", c->image);
 }
 
-int ctr_image_prepare(const char *root_dir, const struct registry_opts *o, const struct container *c,
-                      const char *rootfs_dir, struct ctr_image *ret, struct qerr **err)
+int ctr_image_prepare(const char *root_dir, const struct registry_opts *o,
+                      const struct container *c, const char *rootfs_dir, struct ctr_image *ret,
+                      struct qerr **err)
 {
         if (!c->image || !*c->image)
                 return qerr_set(err, EINVAL, "InvalidImageName: container '%s' has no image",

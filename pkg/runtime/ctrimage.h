@@ -16,8 +16,9 @@ struct ctr_image {
 
 /* Image failures start with the kubelet's reason: "ErrImageNeverPull: ", "ErrImagePull: ",
  * "InvalidImageName: ". dir:///path names a local directory used as the rootfs as it is. */
-int ctr_image_prepare(const char *root_dir, const struct registry_opts *o, const struct container *c,
-                      const char *rootfs_dir, struct ctr_image *ret, struct qerr **err);
+int ctr_image_prepare(const char *root_dir, const struct registry_opts *o,
+                      const struct container *c, const char *rootfs_dir, struct ctr_image *ret,
+                      struct qerr **err);
 
 /* Frees; the rootfs stays (ctr_image_remove_rootfs() removes it). */
 void ctr_image_done(struct ctr_image *i);

@@ -322,7 +322,7 @@ static int container_process(struct pod_runtime *pr, const struct container *c,
                 r = container_command_line(&img, c->command, c->args, kube_env, &s->argv, err);
         if (r < 0)
                 return qerr_wrap(err, "container '%s'", c->name);
-        const char *cwd = c->working_dir && *c->working_dir       ? c->working_dir
+        const char *cwd = c->working_dir && *c->working_dir     ? c->working_dir
                           : img.working_dir && *img.working_dir ? img.working_dir
                                                                 : "/";
         s->cwd = strdup(cwd);
@@ -355,8 +355,9 @@ static int container_lifecycle(struct pod_runtime *pr, const struct container *c
         } else if (ic && ic->stop_signal && *ic->stop_signal) {
                 int sig = image_stop_signal(ic->stop_signal);
                 if (sig < 0)
-                        add_warning(pr, "container '%s': image stop signal '%s' unknown, using "
-                                        "SIGTERM",
+                        add_warning(pr,
+                                    "container '%s': image stop signal '%s' unknown, using "
+                                    "SIGTERM",
                                     c->name, ic->stop_signal);
                 else
                         s->stop_signal = sig;
@@ -395,8 +396,7 @@ static int container_cgroup(struct pod_runtime *pr, const struct container *c, s
         return 0;
 }
 
-static void warn_unavailable_caps(struct pod_runtime *pr, const struct container *c,
-                                  uint64_t caps)
+static void warn_unavailable_caps(struct pod_runtime *pr, const struct container *c, uint64_t caps)
 {
         for (int cap = 0; cap < 64; cap++)
                 if (caps & (UINT64_C(1) << cap)) {
@@ -411,8 +411,8 @@ static int container_seccomp(struct pod_runtime *pr, const struct container *c, 
                              struct cspec *s, struct qerr **err)
 {
         struct sec_filter_cache *cache = pr->cfg.seccomp_cache;
-        if (!cache && !(cache = pr->own_cache ? pr->own_cache
-                                               : (pr->own_cache = sec_filter_cache_new())))
+        if (!cache &&
+            !(cache = pr->own_cache ? pr->own_cache : (pr->own_cache = sec_filter_cache_new())))
                 return qerr_set(err, ENOMEM, "seccomp");
         _cleanup_free_ char *pdir = pr->cfg.seccomp_profile_dir
                                             ? strdup(pr->cfg.seccomp_profile_dir)
@@ -467,14 +467,12 @@ static int container_image(struct pod_runtime *pr, const struct container *c, un
         if (r >= 0)
                 r = ctr_image_remove_rootfs(dir, NULL, err);
         if (r >= 0)
-                r = ctr_image_prepare(pr->cfg.root_dir, pr->cfg.registry, c, rootfs_dir, ret,
-                                      err);
+                r = ctr_image_prepare(pr->cfg.root_dir, pr->cfg.registry, c, rootfs_dir, ret, err);
         return r < 0 ? qerr_wrap(err, "container '%s'", c->name) : 0;
 }
 
-static int container_spec_parts(struct pod_runtime *pr, const struct container *c,
-                                unsigned attempt, const struct ctr_image *img, struct cspec *s,
-                                struct qerr **err)
+static int container_spec_parts(struct pod_runtime *pr, const struct container *c, unsigned attempt,
+                                const struct ctr_image *img, struct cspec *s, struct qerr **err)
 {
         int r = container_security(pr, c, attempt, img, s, err);
         if (r >= 0)

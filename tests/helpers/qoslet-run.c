@@ -74,8 +74,8 @@ static char *find_log(struct qrun *q, const char *container, unsigned attempt)
         for (struct dirent *de; d && (de = readdir(d));)
                 if (de->d_name[0] != '.') {
                         free(found);
-                        cr_assert(asprintf(&found, "%s/%s/%s/%u.log", logs, de->d_name,
-                                           container, attempt) > 0);
+                        cr_assert(asprintf(&found, "%s/%s/%s/%u.log", logs, de->d_name, container,
+                                           attempt) > 0);
                 }
         return found;
 }
@@ -138,34 +138,36 @@ void qrun_busybox_image(struct qrun *q, const char *ref, const char *config_json
         add_entry(&e, &n, (struct test_tar_entry){ .type = TE_DIR, .path = "bin" });
         add_entry(&e, &n, (struct test_tar_entry){ .type = TE_DIR, .path = "etc" });
         add_entry(&e, &n, (struct test_tar_entry){ .type = TE_DIR, .path = "tmp", .mode = 01777 });
-        add_entry(&e, &n, (struct test_tar_entry){ .type = TE_FILE,
-                                                   .path = "bin/busybox",
-                                                   .mode = 0755,
-                                                   .src_file = "/bin/busybox" });
-        add_entry(&e, &n, (struct test_tar_entry){ .type = TE_FILE,
-                                                   .path = "bin/sec-probe",
-                                                   .mode = 0755,
-                                                   .src_file = probe });
-        add_entry(&e, &n, (struct test_tar_entry){
-                                  .type = TE_FILE,
-                                  .path = "etc/passwd",
-                                  .data = "root:x:0:0:root:/root:/bin/sh\n"
-                                          "app:x:1234:5678:app:/home/app:/bin/sh\n" });
-        add_entry(&e, &n, (struct test_tar_entry){ .type = TE_FILE,
-                                                   .path = "etc/group",
-                                                   .data = "root:x:0:\napp:x:5678:\n" });
+        add_entry(&e, &n,
+                  (struct test_tar_entry){ .type = TE_FILE,
+                                           .path = "bin/busybox",
+                                           .mode = 0755,
+                                           .src_file = "/bin/busybox" });
+        add_entry(&e, &n,
+                  (struct test_tar_entry){ .type = TE_FILE,
+                                           .path = "bin/sec-probe",
+                                           .mode = 0755,
+                                           .src_file = probe });
+        add_entry(&e, &n,
+                  (struct test_tar_entry){ .type = TE_FILE,
+                                           .path = "etc/passwd",
+                                           .data = "root:x:0:0:root:/root:/bin/sh\n"
+                                                   "app:x:1234:5678:app:/home/app:/bin/sh\n" });
+        add_entry(&e, &n,
+                  (struct test_tar_entry){ .type = TE_FILE,
+                                           .path = "etc/group",
+                                           .data = "root:x:0:\napp:x:5678:\n" });
         FILE *list = popen("/bin/busybox --list", "re");
         cr_assert_not_null(list);
-        for (size_t k = 0; k < ELEMENTSOF(names) && fgets(names[k], sizeof(names[k]), list);
-             k++) {
+        for (size_t k = 0; k < ELEMENTSOF(names) && fgets(names[k], sizeof(names[k]), list); k++) {
                 names[k][strcspn(names[k], "\n")] = 0;
                 if (!*names[k] || strcmp(names[k], "busybox") == 0)
                         continue;
                 char *path = NULL;
                 cr_assert(asprintf(&path, "bin/%s", names[k]) > 0);
-                add_entry(&e, &n, (struct test_tar_entry){ .type = TE_SYMLINK,
-                                                           .path = path,
-                                                           .data = "busybox" });
+                add_entry(&e, &n,
+                          (struct test_tar_entry){
+                                  .type = TE_SYMLINK, .path = path, .data = "busybox" });
         }
         pclose(list);
         _cleanup_image_store_ struct image_store *s = NULL;

@@ -18,8 +18,8 @@ static long result(long r)
 
 int main(void)
 {
-        long keyctl = result(syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING,
-                                     0));
+        long keyctl = result(
+                syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0));
         union bpf_attr attr = { .map_fd = (uint32_t)-1 };
         long bpf = result(syscall(SYS_bpf, BPF_MAP_LOOKUP_ELEM, &attr, sizeof(attr)));
         long userns = result(unshare(CLONE_NEWUSER));
