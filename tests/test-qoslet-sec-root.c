@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "basic/fileio.h"
+#include "basic/strbuf.h"
 #include "helpers/qoslet-run.h"
 #include "helpers/rootfs.h"
 
@@ -11,8 +12,6 @@
  * that runs from an image in the store. */
 
 #define IMAGE "example.com/qoslet/busybox:1"
-#define POD_HEAD(name) "apiVersion: v1\nkind: Pod\nmetadata: {name: " name "}\nspec:\n"
-#define CTR(name, cmd) "  - name: " name "\n    image: " IMAGE "\n    command: " cmd "\n"
 
 static struct qrun q;
 
@@ -29,10 +28,31 @@ static void teardown(void)
 
 TestSuite(qoslet_sec_root, .init = setup, .fini = teardown, .timeout = 120);
 
-/* Runs a pod that must end with 0 and leave nothing behind. */
-static void run_ok(const char *body)
+/* A pod named name with restartPolicy Never; "IMG" in spec stands for the test image. */
+static char *pod_manifest(const char *name, const char *spec)
 {
-        _cleanup_free_ char *m = qrun_manifest(&q, "pod.yaml", body), *err = NULL;
+        _cleanup_strbuf_ struct strbuf sb = { 0 };
+        strbuf_printf(&sb,
+                      "apiVersion: v1\nkind: Pod\nmetadata: {name: %s}\nspec:\n"
+                      "  restartPolicy: Never\n",
+                      name);
+        for (const char *p = spec, *k; *p; p = k + 3) {
+                k = strstr(p, "IMG");
+                if (!k) {
+                        strbuf_append(&sb, p);
+                        break;
+                }
+                strbuf_append_n(&sb, p, (size_t)(k - p));
+                strbuf_append(&sb, IMAGE);
+        }
+        cr_assert(!sb.oom);
+        return qrun_manifest(&q, "pod.yaml", sb.buf);
+}
+
+/* Runs a pod that must end with 0 and leave nothing behind. */
+static void run_ok(const char *name, const char *spec)
+{
+        _cleanup_free_ char *m = pod_manifest(name, spec), *err = NULL;
         int rc = qrun_run(&q, m, &err);
         cr_assert_eq(rc, 0, "qoslet run:\n%s", err);
         cr_expect(qrun_dir_empty(&q, "root/pods"), "pod state removed");
@@ -40,9 +60,9 @@ static void run_ok(const char *body)
 }
 
 /* Runs a pod that must be refused before any container runs. */
-static char *run_refused(const char *body)
+static char *run_refused(const char *name, const char *spec)
 {
-        _cleanup_free_ char *m = qrun_manifest(&q, "pod.yaml", body);
+        _cleanup_free_ char *m = pod_manifest(name, spec);
         char *err = NULL;
         int rc = qrun_run(&q, m, &err);
         cr_expect_eq(rc, 1, "%s", err);
@@ -63,26 +83,14 @@ static char *field_of(const char *container, const char *name)
 
 Test(qoslet_sec_root, capabilities)
 {
-        run_ok(
-                POD_HEAD("caps") "  restartPolicy: Never\n  containers:\n" CTR(
-                        "def", "[cat, /proc/self/status]")
-                        CTR("none", "[cat, /proc/self/status]") "    securityContext: "
-                                                                "{capabilities: {drop: "
-                                                                "[ALL]}}\n" CTR("netadmin",
-                                                                                "[cat, "
-                                                                                "/proc/self/"
-                                                                                "status]") "    "
-                                                                                           "securit"
-                                                                                           "yContex"
-                                                                                           "t: "
-                                                                                           "{capabi"
-                                                                                           "lities:"
-                                                                                           " {add: "
-                                                                                           "[NET_"
-                                                                                           "ADMIN]}"
-                                                                                           "}"
-                                                                                           "\n" CTR("priv",
-                                                                                                    "[cat, /proc/self/status]") "    securityContext: {privileged: true}\n");
+        run_ok("caps", "  containers:\n"
+                       "  - {name: def, image: IMG, command: [cat, /proc/self/status]}\n"
+                       "  - name: none\n    image: IMG\n    command: [cat, /proc/self/status]\n"
+                       "    securityContext: {capabilities: {drop: [ALL]}}\n"
+                       "  - name: netadmin\n    image: IMG\n    command: [cat, /proc/self/status]\n"
+                       "    securityContext: {capabilities: {add: [NET_ADMIN]}}\n"
+                       "  - name: priv\n    image: IMG\n    command: [cat, /proc/self/status]\n"
+                       "    securityContext: {privileged: true}\n");
         _cleanup_free_ char *def = field_of("def", "CapEff"), *none = field_of("none", "CapEff"),
                             *net = field_of("netadmin", "CapEff"),
                             *priv = field_of("priv", "CapEff"),
@@ -110,11 +118,13 @@ static long probe_result(const char *container, const char *name)
 
 Test(qoslet_sec_root, seccomp_runtime_default_and_unconfined)
 {
-        run_ok(POD_HEAD("seccomp") "  restartPolicy: Never\n"
-                                   "  securityContext: {seccompProfile: {type: RuntimeDefault}}\n"
-                                   "  containers:\n" CTR("rd", PROBE) CTR(
-                                           "un", PROBE) "    securityContext: {seccompProfile: "
-                                                        "{type: Unconfined}}\n" CTR("none", PROBE));
+        run_ok("seccomp", "  securityContext: {seccompProfile: {type: RuntimeDefault}}\n"
+                          "  containers:\n"
+                          "  - {name: rd, image: IMG, command: " PROBE "}\n"
+                          "  - name: un\n    image: IMG\n    command: " PROBE "\n"
+                          "    securityContext: {seccompProfile: {type: Unconfined}}\n"
+                          "  - name: none\n    image: IMG\n    command: " PROBE "\n"
+                          "    securityContext: {runAsUser: 0}\n");
         cr_expect_eq(probe_result("rd", "keyctl"), -EPERM);
         cr_expect_eq(probe_result("rd", "unshare"), -EPERM);
         cr_expect_eq(probe_result("rd", "bpf"), -EPERM);
@@ -139,13 +149,13 @@ Test(qoslet_sec_root, masked_and_read_only_paths)
                 "else echo sysrq=refused; fi'";
         _cleanup_free_ char *body = NULL;
         cr_assert(asprintf(&body,
-                           POD_HEAD("masked") "  restartPolicy: Never\n  containers:\n" CTR(
-                                   "def", "[sh, -c, %s]")
-                                   CTR("priv",
-                                       "[sh, -c, %s]") "    env: [{name: PRIV, value: '1'}]\n"
-                                                       "    securityContext: {privileged: true}\n",
+                           "  containers:\n"
+                           "  - {name: def, image: IMG, command: [sh, -c, %s]}\n"
+                           "  - name: priv\n    image: IMG\n    command: [sh, -c, %s]\n"
+                           "    env: [{name: PRIV, value: '1'}]\n"
+                           "    securityContext: {privileged: true}\n",
                            script, script) > 0);
-        run_ok(body);
+        run_ok("masked", body);
         _cleanup_free_ char *def = qrun_output(&q, "def", 0), *priv = qrun_output(&q, "priv", 0);
         cr_assert_not_null(def);
         cr_assert_not_null(priv);
@@ -161,12 +171,14 @@ Test(qoslet_sec_root, read_only_rootfs_and_no_new_privs)
                              "rootfs=ro; grep NoNewPrivs /proc/self/status']";
         _cleanup_free_ char *body = NULL;
         cr_assert(asprintf(&body,
-                           POD_HEAD("ro") "  restartPolicy: Never\n  containers:\n" CTR("def", "%s")
-                                   CTR("locked", "%s") "    securityContext:\n"
-                                                       "      readOnlyRootFilesystem: true\n"
-                                                       "      allowPrivilegeEscalation: false\n",
+                           "  containers:\n"
+                           "  - {name: def, image: IMG, command: %s}\n"
+                           "  - name: locked\n    image: IMG\n    command: %s\n"
+                           "    securityContext:\n"
+                           "      readOnlyRootFilesystem: true\n"
+                           "      allowPrivilegeEscalation: false\n",
                            script, script) > 0);
-        run_ok(body);
+        run_ok("ro", body);
         _cleanup_free_ char *def = qrun_output(&q, "def", 0),
                             *locked = qrun_output(&q, "locked", 0);
         cr_assert_not_null(def);
@@ -177,12 +189,12 @@ Test(qoslet_sec_root, read_only_rootfs_and_no_new_privs)
 
 Test(qoslet_sec_root, users_and_groups)
 {
-        run_ok(POD_HEAD("users") "  restartPolicy: Never\n"
-                                 "  securityContext: {runAsUser: 1000, runAsGroup: 3000, "
-                                 "supplementalGroups: [4000]}\n"
-                                 "  containers:\n" CTR("a", "[cat, /proc/self/status]") CTR(
-                                         "b", "[cat, /proc/self/status]") "    securityContext: "
-                                                                          "{runAsUser: 2000}\n");
+        run_ok("users", "  securityContext:\n"
+                        "    {runAsUser: 1000, runAsGroup: 3000, supplementalGroups: [4000]}\n"
+                        "  containers:\n"
+                        "  - {name: a, image: IMG, command: [cat, /proc/self/status]}\n"
+                        "  - name: b\n    image: IMG\n    command: [cat, /proc/self/status]\n"
+                        "    securityContext: {runAsUser: 2000}\n");
         _cleanup_free_ char *uid = field_of("a", "Uid"), *gid = field_of("a", "Gid"),
                             *groups = field_of("a", "Groups"), *uid_b = field_of("b", "Uid"),
                             *eff = field_of("a", "CapEff");
@@ -196,9 +208,9 @@ Test(qoslet_sec_root, users_and_groups)
 Test(qoslet_sec_root, image_user_by_name)
 {
         qrun_busybox_image(&q, "example.com/qoslet/app:1", "{\"User\": \"app\"}");
-        run_ok(POD_HEAD("imguser") "  restartPolicy: Never\n  containers:\n"
-                                   "  - name: a\n    image: example.com/qoslet/app:1\n"
-                                   "    command: [cat, /proc/self/status]\n");
+        run_ok("imguser", "  containers:\n"
+                          "  - name: a\n    image: example.com/qoslet/app:1\n"
+                          "    command: [cat, /proc/self/status]\n");
         _cleanup_free_ char *uid = field_of("a", "Uid"), *gid = field_of("a", "Gid");
         cr_expect_str_eq(uid, "1234\t1234\t1234\t1234", "from the image's /etc/passwd");
         cr_expect_str_eq(gid, "5678\t5678\t5678\t5678");
@@ -207,11 +219,11 @@ Test(qoslet_sec_root, image_user_by_name)
 Test(qoslet_sec_root, run_as_non_root_refuses_image_user_0)
 {
         qrun_busybox_image(&q, "example.com/qoslet/root:1", "{\"User\": \"0\"}");
-        _cleanup_free_ char *err = run_refused(
-                POD_HEAD("nonroot") "  restartPolicy: Never\n"
-                                    "  securityContext: {runAsNonRoot: true}\n  containers:\n"
-                                    "  - name: a\n    image: example.com/qoslet/root:1\n"
-                                    "    command: [id]\n");
+        _cleanup_free_ char *err = run_refused("nonroot",
+                                               "  securityContext: {runAsNonRoot: true}\n"
+                                               "  containers:\n"
+                                               "  - name: a\n    image: example.com/qoslet/root:1\n"
+                                               "    command: [id]\n");
         cr_expect(strstr(err, "CreateContainerConfigError: container has runAsNonRoot and image "
                               "will run as root (pod: \"nonroot-node1_default("),
                   "%s", err);
@@ -226,15 +238,14 @@ Test(qoslet_sec_root, safe_sysctls_applied_in_the_pod_only)
         _cleanup_free_ char *host_shm = test_read_file("/proc/sys/kernel/shm_rmid_forced");
         cr_assert_not_null(host_port);
         cr_assert_not_null(host_shm);
-        run_ok(POD_HEAD("sysctls") "  restartPolicy: Never\n"
-                                   "  securityContext:\n    sysctls:\n"
-                                   "    - {name: net.ipv4.ip_unprivileged_port_start, value: "
-                                   "'123'}\n"
-                                   "    - {name: kernel/shm_rmid_forced, value: '1'}\n"
-                                   "  containers:\n" CTR("a", "[cat, "
-                                                              "/proc/sys/net/ipv4/"
-                                                              "ip_unprivileged_port_start, "
-                                                              "/proc/sys/kernel/shm_rmid_forced]"));
+        run_ok("sysctls", "  securityContext:\n    sysctls:\n"
+                          "    - {name: net.ipv4.ip_unprivileged_port_start, value: '123'}\n"
+                          "    - {name: kernel/shm_rmid_forced, value: '1'}\n"
+                          "  containers:\n"
+                          "  - name: a\n    image: IMG\n    command:\n"
+                          "    - cat\n"
+                          "    - /proc/sys/net/ipv4/ip_unprivileged_port_start\n"
+                          "    - /proc/sys/kernel/shm_rmid_forced\n");
         _cleanup_free_ char *out = qrun_output(&q, "a", 0);
         cr_expect(out && strcmp(out, "123\n1\n") == 0, "%s", out);
         _cleanup_free_ char *port2 = test_read_file(
@@ -246,11 +257,11 @@ Test(qoslet_sec_root, safe_sysctls_applied_in_the_pod_only)
 
 Test(qoslet_sec_root, unsafe_sysctl_refused)
 {
-        _cleanup_free_ char *err = run_refused(
-                POD_HEAD("unsafe") "  restartPolicy: Never\n"
-                                   "  securityContext:\n    sysctls:\n"
-                                   "    - {name: net.core.somaxconn, value: '1024'}\n"
-                                   "  containers:\n" CTR("a", "[\"true\"]"));
+        _cleanup_free_ char *err = run_refused("unsafe",
+                                               "  securityContext:\n    sysctls:\n"
+                                               "    - {name: net.core.somaxconn, value: '1024'}\n"
+                                               "  containers:\n"
+                                               "  - {name: a, image: IMG, command: [\"true\"]}\n");
         cr_expect(strstr(err, "CreateContainerConfigError: forbidden sysctl 'net.core.somaxconn'"),
                   "%s", err);
 }
