@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <signal.h>
 #include <string.h>
 
 #include "basic/fileio.h"
@@ -34,6 +35,32 @@ static void run_ok(const char *body)
         cr_assert_eq(rc, 0, "qoslet run:\n%s", err);
         cr_expect(qrun_dir_empty(&q, "root/pods"), "pod state removed");
         cr_expect(!qrun_mounts_left(&q), "no mount left");
+}
+
+Test(qoslet_image_root, image_stop_signal)
+{
+        qrun_busybox_image(&q, "example.com/qoslet/stop:1", "{\"StopSignal\": \"SIGUSR1\"}");
+        _cleanup_free_ char *m = qrun_manifest(
+                &q, "pod.yaml",
+                POD_HEAD("stop") "  terminationGracePeriodSeconds: 5\n  containers:\n"
+                                 "  - name: a\n    image: example.com/qoslet/stop:1\n"
+                                 "    command: [sh, -c, \"trap 'echo got-usr1; exit 0' USR1; "
+                                 "trap 'echo got-term; exit 0' TERM; echo up; "
+                                 "while :; do sleep 0.05; done\"]\n");
+        int pid = qrun_spawn(&q, m);
+        bool up = false;
+        for (int i = 0; i < 1000 && !up; i++) {
+                _cleanup_free_ char *out = qrun_output(&q, "a", 0);
+                up = out && strstr(out, "up\n");
+                if (!up)
+                        usleep(10000);
+        }
+        cr_expect(up, "the container started");
+        cr_assert_eq(kill(pid, SIGINT), 0);
+        _cleanup_free_ char *err = NULL;
+        cr_expect_eq(qrun_wait(&q, pid, &err), 0, "%s", err);
+        _cleanup_free_ char *out = qrun_output(&q, "a", 0);
+        cr_expect(out && strstr(out, "got-usr1\n") && !strstr(out, "got-term"), "%s", out);
 }
 
 static char *run_failing(const char *body)

@@ -44,7 +44,7 @@ char *qrun_manifest(struct qrun *q, const char *name, const char *body)
         return p;
 }
 
-int qrun_run(struct qrun *q, const char *manifest, char **ret_stderr)
+int qrun_spawn(struct qrun *q, const char *manifest)
 {
         _cleanup_free_ char *run = path_join(q->dir, "run"), *logs = path_join(q->dir, "log"),
                             *errp = path_join(q->dir, "qoslet.err");
@@ -58,12 +58,23 @@ int qrun_run(struct qrun *q, const char *manifest, char **ret_stderr)
                       "--log-dir", logs, "--node-name", "node1", manifest, (char *)NULL);
                 _exit(127);
         }
+        return (int)p;
+}
+
+int qrun_wait(struct qrun *q, int pid, char **ret_stderr)
+{
         int st;
-        cr_assert_eq(waitpid(p, &st, 0), p);
+        cr_assert_eq(waitpid(pid, &st, 0), pid);
         cr_assert(WIFEXITED(st), "qoslet died of a signal");
+        _cleanup_free_ char *errp = path_join(q->dir, "qoslet.err");
         char *t = test_read_file(errp);
         *ret_stderr = t ? t : strdup("");
         return WEXITSTATUS(st);
+}
+
+int qrun_run(struct qrun *q, const char *manifest, char **ret_stderr)
+{
+        return qrun_wait(q, qrun_spawn(q, manifest), ret_stderr);
 }
 
 static char *find_log(struct qrun *q, const char *container, unsigned attempt)

@@ -22,6 +22,10 @@ char *qrun_manifest(struct qrun *q, const char *name, const char *body);
  * *ret_stderr. */
 int qrun_run(struct qrun *q, const char *manifest, char **ret_stderr);
 
+/* The same in the background: returns the pid; qrun_wait() reaps it and returns the status. */
+int qrun_spawn(struct qrun *q, const char *manifest);
+int qrun_wait(struct qrun *q, int pid, char **ret_stderr);
+
 /* What the container wrote to stdout and stderr in that run, the CRI prefixes taken off;
  * NULL when there is no log. */
 char *qrun_output(struct qrun *q, const char *container, unsigned attempt);
