@@ -373,6 +373,22 @@ Test(runtime, cspec_carries_security_plan)
         cspec_done(&r);
 }
 
+Test(runtime, start_error_reasons)
+{
+        cr_expect_str_eq(pod_runtime_error_reason("pod 'x': container 'a': ErrImagePull: pull "
+                                                  "image 'b': ErrImageNeverPull later"),
+                         "ErrImagePull");
+        cr_expect_str_eq(pod_runtime_error_reason("ErrImageNeverPull: Container image \"b\" is "
+                                                  "not present with pull policy of Never"),
+                         "ErrImageNeverPull");
+        cr_expect_str_eq(pod_runtime_error_reason("pod 'x': CreateContainerConfigError: container "
+                                                  "has runAsNonRoot"),
+                         "CreateContainerConfigError");
+        cr_expect_null(pod_runtime_error_reason("pod 'x': exec 'sh': ErrImagePullish"));
+        cr_expect_null(pod_runtime_error_reason("open 'ErrImagePull: x'"));
+        cr_expect_null(pod_runtime_error_reason(NULL));
+}
+
 Test(runtime, cspec_rejects_bad_input)
 {
         const char *bad[] = {

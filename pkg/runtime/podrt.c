@@ -44,6 +44,20 @@ int stop_signal_from_string(const char *s)
         return -EINVAL;
 }
 
+const char *pod_runtime_error_reason(const char *msg)
+{
+        static const char *const reasons[] = { "ErrImagePull", "ErrImageNeverPull",
+                                               "InvalidImageName", "CreateContainerConfigError",
+                                               "CreateContainerError" };
+        for (const char *p = msg; p && *p; p = strstr(p, ": ") ? strstr(p, ": ") + 2 : NULL)
+                for (size_t i = 0; i < ELEMENTSOF(reasons); i++) {
+                        size_t n = strlen(reasons[i]);
+                        if (strncmp(p, reasons[i], n) == 0 && (p[n] == ':' || p[n] == 0))
+                                return reasons[i];
+                }
+        return NULL;
+}
+
 static void add_warning(struct pod_runtime *pr, const char *fmt, ...) _printf_(2, 3);
 static void add_warning(struct pod_runtime *pr, const char *fmt, ...)
 {

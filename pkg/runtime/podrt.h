@@ -82,6 +82,11 @@ int pod_runtime_start(const struct pod *pod, const struct pod_runtime_config *cf
 int pod_runtime_container_spec(struct pod_runtime *pr, const struct container *c, unsigned attempt,
                                struct cspec *ret, struct qerr **err);
 
+/* The kubelet reason a start error carries ("ErrImagePull", "ErrImageNeverPull",
+ * "InvalidImageName", "CreateContainerConfigError", "CreateContainerError") after any
+ * "context: " prefixes; NULL when it carries none. */
+const char *pod_runtime_error_reason(const char *msg);
+
 /* Starts (or restarts, with a higher attempt) one container. */
 int pod_runtime_start_container(struct pod_runtime *pr, const struct container *c, unsigned attempt,
                                 pid_t *ret_pid, struct qerr **err);
