@@ -30,6 +30,7 @@ struct run_args {
         const char *shim;
         bool strict;
         const char *manifest;
+        char **insecure_registries; /* from the config file */
 };
 
 struct watched {
@@ -386,7 +387,9 @@ static int run_pod(const struct pod *p, const struct run_args *a, struct qerr **
         struct podcg_pod pp = { .m = m, .plan = &plan };
         struct pod_cgroup_ops ops;
         podcg_pod_ops(&pp, &ops);
-        struct pod_runtime_config cfg = { .root_dir = a->root_dir,
+        struct registry_opts ro = { .insecure_registries = a->insecure_registries };
+        struct pod_runtime_config cfg = { .registry = &ro,
+                                          .root_dir = a->root_dir,
                                           .run_dir = a->run_dir,
                                           .log_dir = a->log_dir,
                                           .shim_path = shim,
@@ -447,6 +450,7 @@ int qoslet_run(int argc, char **argv)
                 a.run_dir = conf.run_dir ? conf.run_dir : "/run/qoslet";
         if (!a.log_dir)
                 a.log_dir = "/var/log/pods";
+        a.insecure_registries = conf.insecure_registries;
         _cleanup_free_ char *node = a.node_name ? strdup(a.node_name) : default_node_name();
         _cleanup_close_ int lock = -1;
         if (take_lock(a.root_dir, &lock, &e) < 0)
