@@ -11,6 +11,7 @@
 #include "basic/log.h"
 #include "basic/strbuf.h"
 #include "image/digest.h"
+#include "image/gc.h"
 #include "image/manifest.h"
 #include "image/reference.h"
 #include "image/registry.h"
@@ -825,6 +826,9 @@ int image_pull(const struct image_store *s, const char *ref, const struct regist
         int k = image_ref_parse(ref, &r, err);
         if (k < 0)
                 return qerr_wrap_r(k, err, IMAGE_PULL_REASON ": pull image '%s'", ref);
+        _cleanup_close_ int gc_lock = image_store_gc_lock(s, false, err);
+        if (gc_lock < 0)
+                return qerr_wrap_r(gc_lock, err, IMAGE_PULL_REASON ": pull image '%s'", ref);
         struct reg_client c = { 0 };
         struct image_desc top = { 0 };
         k = client_init(&c, s, r, o ? o : &none, err);
