@@ -290,9 +290,15 @@ static int perform(const struct reg_client *c, const char *url, const char *acce
         r->h = NULL;
         if (r->write_err)
                 return pass_err(&r->write_err, err);
+        /* HTTPS to a plain-HTTP server fails in the TLS handshake ("wrong version number"). */
+        bool hint = cc == CURLE_SSL_CONNECT_ERROR && strncmp(url, "https://", 8) == 0;
         if (cc != CURLE_OK)
-                return qerr_set(err, curl_errno(cc), "GET '%s': %s", url,
-                                r->errbuf[0] ? r->errbuf : curl_easy_strerror(cc));
+                return qerr_set(err, curl_errno(cc), "GET '%s': %s%s", url,
+                                r->errbuf[0] ? r->errbuf : curl_easy_strerror(cc),
+                                hint ? " (a registry serving plain HTTP must be listed as an "
+                                       "insecure registry: --insecure-registry HOST[:PORT] or "
+                                       "insecureRegistries in the config)"
+                                     : "");
         *ret_status = status;
         return 0;
 }
