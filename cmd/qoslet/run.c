@@ -30,7 +30,8 @@ struct run_args {
         const char *shim;
         bool strict;
         const char *manifest;
-        char **insecure_registries; /* from the config file */
+        char **insecure_registries; /* the flags', then the config file's */
+        size_t n_insecure;
 };
 
 struct watched {
@@ -56,12 +57,36 @@ static void run_help(void)
                "      --node-name N        node name (default: this host's name)\n"
                "      --config FILE        config file (KubeletConfiguration keys)\n"
                "      --strict             unknown manifest fields are errors\n"
-               "      --shim PATH          the qoslet-shim binary (default: next to qoslet)\n");
+               "      --shim PATH          the qoslet-shim binary (default: next to qoslet)\n"
+               "      --insecure-registry HOST  pull from HOST[:PORT] over plain HTTP\n"
+               "                           (repeatable; adds to the config's list)\n");
+}
+
+static int add_insecure(struct run_args *a, const char *host)
+{
+        char **v = realloc(a->insecure_registries, (a->n_insecure + 2) * sizeof(char *));
+        if (!v)
+                return -ENOMEM;
+        a->insecure_registries = v;
+        v[a->n_insecure++] = (char *)host;
+        v[a->n_insecure] = NULL;
+        return 0;
 }
 
 static int parse_run_args(int argc, char **argv, struct run_args *a)
 {
-        enum { O_ROOT = 256, O_RUN, O_LOG, O_DRIVER, O_CGROOT, O_NODE, O_CONFIG, O_STRICT, O_SHIM };
+        enum {
+                O_ROOT = 256,
+                O_RUN,
+                O_LOG,
+                O_DRIVER,
+                O_CGROOT,
+                O_NODE,
+                O_CONFIG,
+                O_STRICT,
+                O_SHIM,
+                O_INSECURE
+        };
         static const struct option opts[] = {
                 { "root-dir", required_argument, NULL, O_ROOT },
                 { "run-dir", required_argument, NULL, O_RUN },
@@ -72,6 +97,7 @@ static int parse_run_args(int argc, char **argv, struct run_args *a)
                 { "config", required_argument, NULL, O_CONFIG },
                 { "strict", no_argument, NULL, O_STRICT },
                 { "shim", required_argument, NULL, O_SHIM },
+                { "insecure-registry", required_argument, NULL, O_INSECURE },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -89,7 +115,10 @@ static int parse_run_args(int argc, char **argv, struct run_args *a)
                         a->strict = true;
                 else if (o == O_SHIM)
                         a->shim = optarg;
-                else if (o >= O_ROOT && o <= O_CONFIG)
+                else if (o == O_INSECURE) {
+                        if (add_insecure(a, optarg) < 0)
+                                return -ENOMEM;
+                } else if (o >= O_ROOT && o <= O_CONFIG)
                         *targets[o - O_ROOT] = optarg;
                 else
                         return -EINVAL;
@@ -425,9 +454,14 @@ static int run_pod(const struct pod *p, const struct run_args *a, struct qerr **
         return status;
 }
 
+static void run_args_done(struct run_args *a)
+{
+        free(a->insecure_registries);
+}
+
 int qoslet_run(int argc, char **argv)
 {
-        struct run_args a = { 0 };
+        _cleanup_(run_args_done) struct run_args a = { 0 };
         if (parse_run_args(argc, argv, &a) < 0) {
                 fprintf(stderr, "usage: qoslet run [OPTIONS] POD.yaml (--help for options)\n");
                 return 2;
@@ -450,7 +484,9 @@ int qoslet_run(int argc, char **argv)
                 a.run_dir = conf.run_dir ? conf.run_dir : "/run/qoslet";
         if (!a.log_dir)
                 a.log_dir = "/var/log/pods";
-        a.insecure_registries = conf.insecure_registries;
+        STRV_FOREACH (h, conf.insecure_registries)
+                if (add_insecure(&a, *h) < 0)
+                        return log_error("out of memory"), 1;
         _cleanup_free_ char *node = a.node_name ? strdup(a.node_name) : default_node_name();
         _cleanup_close_ int lock = -1;
         if (take_lock(a.root_dir, &lock, &e) < 0)
