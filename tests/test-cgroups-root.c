@@ -590,7 +590,7 @@ Test(cgroups_root, cpuset_copied_from_parent)
         const char *mems = is_v2() ? "cpuset.mems.effective" : "cpuset.mems";
         const char *files[] = { cpus, mems };
         _cleanup_free_ char *top = strdup(dir);
-        top[strlen(top) - strlen(ctr->fs)] = 0; /* the hierarchy's root */
+        top[strlen(top) - strlen(is_systemd() ? ctr->sd : ctr->fs)] = 0; /* the hierarchy's root */
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 _cleanup_free_ char *want = NULL, *got = NULL;
                 cr_assert_eq(cg_read_file(top, files[i], &want, NULL), 0, "%s/%s", top, files[i]);

@@ -95,15 +95,18 @@ static int cgroup_from_json(json_t *obj, const char *name, struct cgplan_cgroup 
         return 0;
 }
 
-static int container_from_json(json_t *obj, const struct cgplan_cgroup *pod,
+static int container_from_json(json_t *obj, const struct cgplan_cgroup *pod, const char *pod_uid,
                                struct cgplan_cgroup *ret, struct qerr **err)
 {
         const char *name = json_string_value(json_object_get(obj, "name"));
         if (!name)
                 return qerr_set(err, EBADMSG, "container without a name");
+        /* Container ids are unique on the node: a systemd scope is named by its id alone. */
+        _cleanup_free_ char *id = NULL;
         struct cgplan_cgroup c = { .name = strdup(name) };
-        int r = c.name ? cg_container_paths(pod->fs, pod->sd, name, &c.fs, &c.sd, err)
-                       : qerr_set(err, ENOMEM, "container");
+        int r = c.name && asprintf(&id, "%s-%s", pod_uid, name) > 0
+                        ? cg_container_paths(pod->fs, pod->sd, id, &c.fs, &c.sd, err)
+                        : qerr_set(err, ENOMEM, "container");
         if (r >= 0)
                 r = values_from_json(json_object_get(obj, "v2"), &c.v2, err);
         if (r >= 0)
@@ -127,7 +130,7 @@ static int pod_from_json(json_t *obj, struct cgplan_pod *ret, struct qerr **err)
         if (r >= 0 && !(p.containers = calloc(json_array_size(cs) + 1, sizeof(*p.containers))))
                 r = qerr_set(err, ENOMEM, "containers");
         for (size_t i = 0; r >= 0 && i < json_array_size(cs); i++) {
-                r = container_from_json(json_array_get(cs, i), &p.cg, &p.containers[i], err);
+                r = container_from_json(json_array_get(cs, i), &p.cg, p.uid, &p.containers[i], err);
                 p.n_containers += r >= 0;
         }
         if (r < 0) {

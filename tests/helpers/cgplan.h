@@ -19,7 +19,7 @@ struct cgplan_cgroup {
 struct cgplan_pod {
         struct cgplan_cgroup cg;
         char *uid, *qos; /* "Guaranteed", "Burstable", "BestEffort" */
-        struct cgplan_cgroup *containers; /* paths from cg_container_paths(), id = name */
+        struct cgplan_cgroup *containers; /* cg_container_paths(), id "<pod uid>-<name>" */
         size_t n_containers;
 };
 
