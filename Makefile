@@ -93,7 +93,16 @@ $(BUILD)/tests/%: tests/probe/%.c
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -std=gnu11 $(WARN) -O2 -D_GNU_SOURCE -static -o $@ $<
 
-tests: $(TESTS) $(PROGRAMS) $(PROBES)
+# tests/test-e2e-vm.c's inputs, made on the host because the emulated VM is slow at them: the
+# corpus with every image the demo image, and the demo image.
+E2E_DATA := $(BUILD)/tests/e2e-corpus/.done $(BUILD)/tests/e2e-demo-image.tar
+$(BUILD)/tests/e2e-corpus/.done: tests/helpers/e2e-rewrite.py $(wildcard tests/corpus/manifests/*)
+	$(Q)python3 $< $(dir $@) $(filter-out $<,$^)
+	@touch $@
+$(BUILD)/tests/e2e-demo-image.tar: hack/make-demo-image
+	$(Q)$< $@ >/dev/null
+
+tests: $(TESTS) $(PROGRAMS) $(PROBES) $(E2E_DATA)
 .PHONY: tests
 
 # libFuzzer targets, hack/fuzz/fuzz-<target>.c: `make fuzz` builds them into build-fuzz/ and
