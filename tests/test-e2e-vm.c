@@ -447,7 +447,8 @@ static void check_accepted(const char *file, const char *class)
         json_decref(want);
 }
 
-/* The first cgroup directory below dir with "pod" in its name (caller frees), or NULL. */
+/* The first pod cgroup below dir (caller frees), or NULL: "pod<uid>" under cgroupfs,
+ * "<parent>-pod<uid>.slice" under systemd (where the tiers are "...-kubepods-...slice"). */
 static char *pod_cgroup_below(const char *dir)
 {
         _cleanup_(closedirp) DIR *d = opendir(dir);
@@ -457,7 +458,7 @@ static char *pod_cgroup_below(const char *dir)
                 if (e->d_type != DT_DIR || e->d_name[0] == '.')
                         continue;
                 char *sub = fmt("%s/%s", dir, e->d_name), *found = NULL;
-                if (strstr(e->d_name, "pod"))
+                if (strncmp(e->d_name, "pod", 3) == 0 || strstr(e->d_name, "-pod"))
                         return sub;
                 found = pod_cgroup_below(sub);
                 free(sub);
