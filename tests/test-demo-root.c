@@ -256,17 +256,36 @@ Test(demo, once_leaves_nothing, .init = setup, .fini = teardown, .timeout = 300)
         _cleanup_free_ char *dir = NULL, *cg = NULL, *out = NULL, *cmd = NULL;
         cr_assert_geq(asprintf(&cg, "qoslet-demo-test-%d", (int)getpid()), 0);
         cr_assert_geq(asprintf(&dir, "%s/%s", tmp, cg), 0);
-        cr_assert_geq(asprintf(&cmd, "DEMO_SECONDS=2 %s --no-build --build-dir %s --dir %s 2>&1",
+        /* long enough for crash-loop to exit twice (2 s each) and enter its back-off */
+        cr_assert_geq(asprintf(&cmd, "DEMO_SECONDS=8 %s --no-build --build-dir %s --dir %s 2>&1",
                                script, build, dir),
                       0);
         int rc = test_run_capture(cmd, &out);
         cr_assert_eq(rc, 0, "hack/demo failed (%d):\n%s", rc, out);
-        /* every example pod is listed with its class */
+        /* every example pod is listed with its class, and the real runtime runs them */
+        cr_assert(strstr(out, "--runtime=shim"), "not the real runtime:\n%s", out);
         cr_assert(strstr(out, "guaranteed-") && strstr(out, "Guaranteed"), "%s", out);
         cr_assert(strstr(out, "burstable-") && strstr(out, "Burstable"), "%s", out);
         cr_assert(strstr(out, "besteffort-") && strstr(out, "BestEffort"), "%s", out);
-        cr_assert(strstr(out, "cpu"), "no cgroup values shown:\n%s", out);
+        cr_assert(strstr(out, "   Running   "), "no pod Running:\n%s", out);
+        /* each example does what its comment says */
+        static const char *const states[] = {
+                "app: running",
+                "hog: waiting CrashLoopBackOff (last: OOMKilled)",
+                "crasher: waiting CrashLoopBackOff (last: Error)",
+                "setup: terminated Completed, logger: running, app: running",
+                "server: running, client: running",
+                "web: running, helper: running",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(states); i++)
+                cr_assert(strstr(out, states[i]), "no '%s':\n%s", states[i], out);
+        /* the kernel's values are shown, and every one equals the plan's */
+        cr_assert(strstr(out, "memory.limit_in_bytes") || strstr(out, "memory.max"),
+                  "no cgroup values shown:\n%s", out);
+        cr_assert(strstr(out, "= plan"), "no kernel value shown beside the plan:\n%s", out);
         cr_assert_null(strstr(out, "plan: "), "a kernel value differs from the plan:\n%s", out);
+        cr_assert_null(strstr(out, "no cgroup yet"), "a pod without a cgroup:\n%s", out);
+        cr_assert_null(strstr(out, "dry run"), "planned values only:\n%s", out);
         assert_nothing_left(dir, cg);
 }
 
