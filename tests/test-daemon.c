@@ -574,7 +574,8 @@ static void wait_for_reasons(const struct bad_file *bad, size_t n)
                         _cleanup_free_ char *line = at ? strndup(at, eol ? (size_t)(eol - at)
                                                                          : strlen(at))
                                                        : NULL;
-                        if (line && strstr(line, bad[i].reason) && strstr(line, "(ManifestInvalid)"))
+                        if (line && strstr(line, bad[i].reason) &&
+                            strstr(line, "(ManifestInvalid)"))
                                 missing--;
                         else if (now_usec() > end)
                                 cr_expect_fail("'%s' not logged with '%s': %s", bad[i].name,
@@ -582,8 +583,8 @@ static void wait_for_reasons(const struct bad_file *bad, size_t n)
                 }
                 if (missing == 0)
                         return;
-                cr_assert(now_usec() <= end, "%zu of %zu bad files not logged as expected",
-                          missing, n);
+                cr_assert(now_usec() <= end, "%zu of %zu bad files not logged as expected", missing,
+                          n);
                 usleep(100000);
         }
 }
