@@ -62,14 +62,16 @@ $(LIB): $(LIB_OBJS) $(GEN_OBJS)
 	$(Q)ar rcs $@ $^
 
 # qoslet-shim runs once per pod: linked statically (without the libraries the daemon uses)
-# so that every copy shares its pages. Sanitizer builds cannot link statically.
+# so that every copy shares its pages. Sanitizer builds cannot link statically. It applies
+# container security with libcap only: seccomp filters come compiled, as raw BPF files.
 STATIC_PROGRAMS := qoslet-shim
 STATIC_LDFLAGS := $(if $(SAN),,-static)
+STATIC_LIBS := -lcap
 
 define program_rule
 $(BUILD)/$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard cmd/$(1)/*.c)) $(LIB)
 	@$(if $(Q),echo "  LD      $$@")
-	$(Q)$$(CC) $$(LDFLAGS_ALL) $(if $(filter $(1),$(STATIC_PROGRAMS)),$$(STATIC_LDFLAGS)) -o $$@ $$^ $(if $(filter $(1),$(STATIC_PROGRAMS)),,$$(PKG_LIBS))
+	$(Q)$$(CC) $$(LDFLAGS_ALL) $(if $(filter $(1),$(STATIC_PROGRAMS)),$$(STATIC_LDFLAGS)) -o $$@ $$^ $(if $(filter $(1),$(STATIC_PROGRAMS)),$$(STATIC_LIBS),$$(PKG_LIBS))
 endef
 $(foreach p,$(notdir $(PROGRAMS)),$(eval $(call program_rule,$(p))))
 
@@ -84,7 +86,14 @@ $(BUILD)/tests/test-%: $(BUILD)/tests/test-%.o $(TEST_HELPER_OBJS) $(LIB)
 	$(Q)$(CC) $(LDFLAGS_ALL) -Wl,--wrap=criterion_internal_test_main -o $@ $^ $(PKG_LIBS) \
 		$(TEST_LIBS)
 
-tests: $(TESTS) $(PROGRAMS)
+# A static program the root tests put into container images (no libraries, no sanitizers).
+PROBES := $(BUILD)/tests/sec-probe
+$(BUILD)/tests/%: tests/probe/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -std=gnu11 $(WARN) -O2 -D_GNU_SOURCE -static -o $@ $<
+
+tests: $(TESTS) $(PROGRAMS) $(PROBES)
 .PHONY: tests
 
 # libFuzzer targets, hack/fuzz/fuzz-<target>.c: `make fuzz` builds them into build-fuzz/ and

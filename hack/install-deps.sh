@@ -12,7 +12,7 @@ pkgs=(
         # cgroup v2 VM: qemu, a stock kernel, an initramfs from busybox
         qemu-system-x86 busybox-static cpio kmod
         # image and registry peers
-        skopeo umoci docker-registry apache2-utils python3 openssl
+        skopeo umoci docker-registry apache2-utils python3 python3-yaml openssl
 )
 
 missing=()

@@ -568,8 +568,15 @@ Test(cgroups_root, cpuset_copied_from_parent)
         const char *cpus = is_v2() ? "cpuset.cpus.effective" : "cpuset.cpus";
         const char *mems = is_v2() ? "cpuset.mems.effective" : "cpuset.mems";
         const char *files[] = { cpus, mems };
+        /* the hierarchy's root: the directory minus the cgroup path the driver used */
         _cleanup_free_ char *top = strdup(dir);
-        top[strlen(top) - strlen(ctr->fs)] = 0; /* the hierarchy's root */
+        size_t lt = strlen(top), lfs = strlen(ctr->fs), lsd = strlen(ctr->sd);
+        if (lt > lfs && strcmp(top + lt - lfs, ctr->fs) == 0)
+                top[lt - lfs] = 0;
+        else if (lt > lsd && strcmp(top + lt - lsd, ctr->sd) == 0)
+                top[lt - lsd] = 0;
+        else
+                cr_assert_fail("'%s' ends with neither '%s' nor '%s'", dir, ctr->fs, ctr->sd);
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 _cleanup_free_ char *want = NULL, *got = NULL;
                 cr_assert_eq(cg_read_file(top, files[i], &want, NULL), 0, "%s/%s", top, files[i]);

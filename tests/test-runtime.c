@@ -324,6 +324,74 @@ Test(runtime, cspec_round_trip)
         cspec_done(&r);
 }
 
+Test(runtime, cspec_carries_security_plan)
+{
+        char *argv[] = { "sh", NULL };
+        char *masked[] = { "/proc/kcore", "/proc/a b", NULL };
+        uint32_t groups[] = { 3000, 4000 };
+        struct sec_sysctl sysctls[] = { { "kernel.shm_rmid_forced", "1" } };
+        struct sec_plan p = { .cap_bounding = SEC_DEFAULT_CAPS,
+                              .cap_permitted = SEC_DEFAULT_CAPS,
+                              .cap_effective = SEC_DEFAULT_CAPS,
+                              .no_new_privs = true,
+                              .seccomp = SEC_SECCOMP_RUNTIME_DEFAULT,
+                              .masked_paths = masked,
+                              .uid = 1000,
+                              .gid = 3000,
+                              .groups = groups,
+                              .n_groups = 2,
+                              .sysctls = sysctls,
+                              .n_sysctls = 1 };
+        struct cspec s = { .name = "web",
+                           .rootfs = "/r",
+                           .argv = argv,
+                           .log_path = "/l",
+                           .sec = &p,
+                           .seccomp_filter = "/run/x/web.0.bpf" };
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        cr_assert_eq(cspec_write(&s, f, NULL), 0);
+        fclose(f);
+        struct cspec r;
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(cspec_parse(buf, &r, &e), 0, "%s\n%s", qerr_msg(e), buf);
+        free(buf);
+        cr_assert_not_null(r.sec);
+        cr_expect_str_eq(r.seccomp_filter, "/run/x/web.0.bpf");
+        cr_expect_eq(r.sec->cap_effective, SEC_DEFAULT_CAPS);
+        cr_expect_eq(r.sec->cap_inheritable, 0);
+        cr_expect(r.sec->no_new_privs);
+        cr_expect_eq(r.sec->seccomp, SEC_SECCOMP_RUNTIME_DEFAULT);
+        check_strv(r.sec->masked_paths, (const char *const *)masked);
+        cr_expect(r.sec->uid == 1000 && r.sec->gid == 3000);
+        cr_assert_eq(r.sec->n_groups, 2);
+        cr_expect(r.sec->groups[0] == 3000 && r.sec->groups[1] == 4000);
+        cr_assert_eq(r.sec->n_sysctls, 1);
+        cr_expect_str_eq(r.sec->sysctls[0].value, "1");
+        cspec_done(&r);
+        /* Without sec- lines the shim keeps its own privileges. */
+        cr_assert_eq(cspec_parse("name a\nrootfs /r\narg x\nlog /l\n", &r, NULL), 0);
+        cr_expect_null(r.sec);
+        cspec_done(&r);
+}
+
+Test(runtime, start_error_reasons)
+{
+        cr_expect_str_eq(pod_runtime_error_reason("pod 'x': container 'a': ErrImagePull: pull "
+                                                  "image 'b': ErrImageNeverPull later"),
+                         "ErrImagePull");
+        cr_expect_str_eq(pod_runtime_error_reason("ErrImageNeverPull: Container image \"b\" is "
+                                                  "not present with pull policy of Never"),
+                         "ErrImageNeverPull");
+        cr_expect_str_eq(pod_runtime_error_reason("pod 'x': CreateContainerConfigError: container "
+                                                  "has runAsNonRoot"),
+                         "CreateContainerConfigError");
+        cr_expect_null(pod_runtime_error_reason("pod 'x': exec 'sh': ErrImagePullish"));
+        cr_expect_null(pod_runtime_error_reason("open 'ErrImagePull: x'"));
+        cr_expect_null(pod_runtime_error_reason(NULL));
+}
+
 Test(runtime, cspec_rejects_bad_input)
 {
         const char *bad[] = {
@@ -334,6 +402,10 @@ Test(runtime, cspec_rejects_bad_input)
                 "name a\nrootfs /r\nlog /l\n", /* no arg */
                 "name a\nrootfs /r\narg x\nlog /l\nmount rx /a /b\n",
                 "name a\nrootfs /r\narg x\nlog /l\noom-score-adj -1001\n",
+                "name a\nrootfs /r\narg x\nlog /l\nsec-uid x\n",
+                "name a\nrootfs /r\narg x\nlog /l\nsec-bogus 1\n",
+                /* a filter is required for anything but unconfined */
+                "name a\nrootfs /r\narg x\nlog /l\nsec-seccomp runtime-default\n",
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 struct cspec r;

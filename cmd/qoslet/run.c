@@ -28,6 +28,7 @@ struct run_args {
         const char *shim;
         bool strict;
         const char *manifest;
+        char **insecure_registries; /* from the config file */
 };
 
 struct watched {
@@ -354,7 +355,9 @@ static int run_pod(const struct pod *p, const struct run_args *a, struct qerr **
         _cleanup_free_ char *shim = a->shim ? strdup(a->shim) : shim_default_path();
         struct plan_ops po = { .plan = &plan };
         struct pod_cgroup_ops ops = { .oom_score_adj = plan_oom_score_adj, .userdata = &po };
-        struct pod_runtime_config cfg = { .root_dir = a->root_dir,
+        struct registry_opts ro = { .insecure_registries = a->insecure_registries };
+        struct pod_runtime_config cfg = { .registry = &ro,
+                                          .root_dir = a->root_dir,
                                           .run_dir = a->run_dir,
                                           .log_dir = a->log_dir,
                                           .shim_path = shim,
@@ -413,6 +416,7 @@ int qoslet_run(int argc, char **argv)
                 a.run_dir = conf.run_dir ? conf.run_dir : "/run/qoslet";
         if (!a.log_dir)
                 a.log_dir = "/var/log/pods";
+        a.insecure_registries = conf.insecure_registries;
         _cleanup_free_ char *node = a.node_name ? strdup(a.node_name) : default_node_name();
         _cleanup_close_ int lock = -1;
         if (take_lock(a.root_dir, &lock, &e) < 0)

@@ -24,6 +24,11 @@ void cspec_done(struct cspec *s)
         free(s->oom_events);
         free(s->log_path);
         strv_free(s->pre_stop);
+        if (s->sec) {
+                sec_plan_done(s->sec);
+                free(s->sec);
+        }
+        free(s->seccomp_filter);
         *s = (struct cspec){ 0 };
 }
 
@@ -129,6 +134,9 @@ int cspec_write(const struct cspec *s, FILE *f, struct qerr **err)
         if (s->stop_signal)
                 strbuf_printf(&sb, "stop-signal %d\n", s->stop_signal);
         put_strv(&sb, "pre-stop", s->pre_stop);
+        put(&sb, "seccomp-filter", s->seccomp_filter);
+        if (s->sec)
+                sec_plan_format(s->sec, &sb);
         if (sb.oom)
                 return qerr_set(err, ENOMEM, "write container spec");
         if (fwrite(sb.buf, 1, sb.len, f) != sb.len || fflush(f) != 0)
@@ -206,6 +214,11 @@ static int parse_line(struct cspec *s, const char *key, const char *v)
         char **str = NULL, ***strv = NULL;
         if (strcmp(key, "mount") == 0)
                 return parse_mount(s, v);
+        if (strncmp(key, "sec-", 4) == 0) {
+                if (!s->sec && !(s->sec = calloc(1, sizeof(*s->sec))))
+                        return -ENOMEM;
+                return sec_plan_parse_line(s->sec, key, v);
+        }
         if (strcmp(key, "log-max-size") == 0) {
                 if (parse_uint(v, UINT64_MAX, &n) < 0)
                         return -EINVAL;
@@ -234,10 +247,11 @@ static int parse_line(struct cspec *s, const char *key, const char *v)
                 s->oom_score_adj = (int)x;
                 return 0;
         }
-        static const char *const str_keys[] = { "name",      "rootfs",     "cwd", "shm",
-                                                "cgroup-v2", "oom-events", "log" };
-        char **str_fields[] = { &s->name,      &s->rootfs,     &s->cwd,     &s->shm,
-                                &s->cgroup_v2, &s->oom_events, &s->log_path };
+        static const char *const str_keys[] = {
+                "name", "rootfs", "cwd", "shm", "cgroup-v2", "oom-events", "log", "seccomp-filter"
+        };
+        char **str_fields[] = { &s->name,      &s->rootfs,     &s->cwd,      &s->shm,
+                                &s->cgroup_v2, &s->oom_events, &s->log_path, &s->seccomp_filter };
         for (size_t i = 0; i < ELEMENTSOF(str_keys); i++)
                 if (strcmp(key, str_keys[i]) == 0)
                         str = str_fields[i];
@@ -287,6 +301,10 @@ int cspec_parse(const char *text, struct cspec *ret, struct qerr **err)
         if (!s.name || !s.rootfs || !s.argv || !s.log_path) {
                 cspec_done(&s);
                 return qerr_set(err, EINVAL, "container spec lacks name, rootfs, arg or log");
+        }
+        if (s.sec && s.sec->seccomp != SEC_SECCOMP_UNCONFINED && !s.seccomp_filter) {
+                cspec_done(&s);
+                return qerr_set(err, EINVAL, "container spec has seccomp but no filter file");
         }
         *ret = s;
         return 0;

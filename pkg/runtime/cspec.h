@@ -7,6 +7,7 @@
 
 #include "basic/error.h"
 #include "ns/rootfs.h"
+#include "security/security.h"
 
 /* A container as the shim starts it: everything resolved (paths on the host, the final
  * command line and environment, cgroup files), so the shim needs no pod model and no YAML.
@@ -33,6 +34,8 @@ struct cspec {
         unsigned log_max_files;
         int stop_signal; /* 0: SIGTERM */
         char **pre_stop; /* exec hook command; NULL: none */
+        struct sec_plan *sec; /* "sec-" lines; NULL: the shim's own privileges */
+        char *seccomp_filter; /* a compiled filter (sec_filter_write_file); NULL: none */
 };
 
 void cspec_done(struct cspec *s);

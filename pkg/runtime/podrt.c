@@ -9,7 +9,9 @@
 #include "ns/paths.h"
 #include "ns/hostname.h"
 #include "ns/sandbox.h"
+#include "image/rootfs.h"
 #include "ns/volumes.h"
+#include "runtime/ctrimage.h"
 #include "runtime/podrt.h"
 #include "runtime/process.h"
 #include "runtime/shimclient.h"
@@ -40,6 +42,20 @@ int stop_signal_from_string(const char *s)
                 if (strcmp(s, table[i].name) == 0)
                         return table[i].sig;
         return -EINVAL;
+}
+
+const char *pod_runtime_error_reason(const char *msg)
+{
+        static const char *const reasons[] = { "ErrImagePull", "ErrImageNeverPull",
+                                               "InvalidImageName", "CreateContainerConfigError",
+                                               "CreateContainerError" };
+        for (const char *p = msg; p && *p; p = strstr(p, ": ") ? strstr(p, ": ") + 2 : NULL)
+                for (size_t i = 0; i < ELEMENTSOF(reasons); i++) {
+                        size_t n = strlen(reasons[i]);
+                        if (strncmp(p, reasons[i], n) == 0 && (p[n] == ':' || p[n] == 0))
+                                return reasons[i];
+                }
+        return NULL;
 }
 
 static void add_warning(struct pod_runtime *pr, const char *fmt, ...) _printf_(2, 3);
@@ -76,25 +92,8 @@ static void pod_runtime_free(struct pod_runtime *pr)
         strv_free(pr->volume_names);
         strv_free(pr->volume_sources);
         strv_free(pr->warnings);
+        sec_filter_cache_free(pr->own_cache);
         free(pr);
-}
-
-/* Rootfs of an image reference; only local directories until the image store exists. */
-static int image_rootfs(const char *image, char **ret, struct qerr **err)
-{
-        if (!image || strncmp(image, "dir://", 6) != 0 || image[6] != '/')
-                return qerr_set(err, ENOTSUP, "image '%s': only dir:///path images are supported",
-                                image ? image : "");
-        char *p = realpath(image + 6, NULL);
-        if (!p)
-                return qerr_set_errno(err, errno, "image '%s'", image);
-        struct stat st;
-        if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode)) {
-                free(p);
-                return qerr_set(err, ENOTDIR, "image '%s' is not a directory", image);
-        }
-        *ret = p;
-        return 0;
 }
 
 static int pod_dirs(struct pod_runtime *pr, struct qerr **err)
@@ -303,9 +302,15 @@ static int container_mounts(struct pod_runtime *pr, const struct container *c, u
         return 0;
 }
 
-static int container_process(struct pod_runtime *pr, const struct container *c, struct cspec *s,
-                             struct qerr **err)
+static int container_process(struct pod_runtime *pr, const struct container *c,
+                             const struct image_config *ic, struct cspec *s, struct qerr **err)
 {
+        struct image_process img = { 0 };
+        if (ic)
+                img = (struct image_process){ .entrypoint = ic->entrypoint,
+                                              .cmd = ic->cmd,
+                                              .env = ic->env,
+                                              .working_dir = ic->working_dir };
         struct pod_env_context ctx = { .pod = pr->pod,
                                        .hostname = pr->hostname,
                                        .host_ip = pr->cfg.node_ip ? pr->cfg.node_ip : "" };
@@ -313,17 +318,34 @@ static int container_process(struct pod_runtime *pr, const struct container *c, 
         _cleanup_strv_free_ char **kube_env = NULL;
         int r = container_kube_env(c, &ctx, &kube_env, err);
         if (r >= 0)
-                r = container_final_env(NULL, pr->hostname, kube_env, &s->env, err);
+                r = container_final_env(&img, pr->hostname, kube_env, &s->env, err);
+        /* $(VAR) expands from the container's env of the pod spec only, as the kubelet does. */
         if (r >= 0)
-                r = container_command_line(NULL, c->command, c->args, kube_env, &s->argv, err);
+                r = container_command_line(&img, c->command, c->args, kube_env, &s->argv, err);
         if (r < 0)
                 return qerr_wrap(err, "container '%s'", c->name);
-        s->cwd = strdup(c->working_dir && *c->working_dir ? c->working_dir : "/");
+        const char *cwd = c->working_dir && *c->working_dir     ? c->working_dir
+                          : img.working_dir && *img.working_dir ? img.working_dir
+                                                                : "/";
+        s->cwd = strdup(cwd);
         return s->cwd ? 0 : qerr_set(err, ENOMEM, "container '%s'", c->name);
 }
 
-static int container_lifecycle(struct pod_runtime *pr, const struct container *c, struct cspec *s,
-                               struct qerr **err)
+/* An image's StopSignal: a name with or without "SIG", or a number. */
+static int image_stop_signal(const char *v)
+{
+        char *end;
+        long n = strtol(v, &end, 10);
+        if (end != v && !*end)
+                return n > 0 && n < 65 ? (int)n : -EINVAL;
+        _cleanup_free_ char *name = NULL;
+        if (strncmp(v, "SIG", 3) != 0 && asprintf(&name, "SIG%s", v) < 0)
+                return -ENOMEM;
+        return stop_signal_from_string(name ? name : v);
+}
+
+static int container_lifecycle(struct pod_runtime *pr, const struct container *c,
+                               const struct image_config *ic, struct cspec *s, struct qerr **err)
 {
         const struct lifecycle *l = &c->lifecycle;
         if (l->stop_signal && *l->stop_signal) {
@@ -332,6 +354,15 @@ static int container_lifecycle(struct pod_runtime *pr, const struct container *c
                         return qerr_set(err, EINVAL, "container '%s': unknown stopSignal '%s'",
                                         c->name, l->stop_signal);
                 s->stop_signal = sig;
+        } else if (ic && ic->stop_signal && *ic->stop_signal) {
+                int sig = image_stop_signal(ic->stop_signal);
+                if (sig < 0)
+                        add_warning(pr,
+                                    "container '%s': image stop signal '%s' unknown, using "
+                                    "SIGTERM",
+                                    c->name, ic->stop_signal);
+                else
+                        s->stop_signal = sig;
         }
         if (l->pre_stop.kind == HANDLER_EXEC && l->pre_stop.exec.command) {
                 size_t n = strv_length(l->pre_stop.exec.command);
@@ -367,6 +398,96 @@ static int container_cgroup(struct pod_runtime *pr, const struct container *c, s
         return 0;
 }
 
+static void warn_unavailable_caps(struct pod_runtime *pr, const struct container *c, uint64_t caps)
+{
+        for (int cap = 0; cap < 64; cap++)
+                if (caps & (UINT64_C(1) << cap)) {
+                        const char *n = sec_cap_to_name(cap);
+                        add_warning(pr, "container '%s': capability %s%s%d not held by qoslet",
+                                    c->name, n ? n : "", n ? " " : "", cap);
+                }
+}
+
+/* The compiled filter goes to a file next to the spec; the shim loads it as it is. */
+static int container_seccomp(struct pod_runtime *pr, const struct container *c, unsigned attempt,
+                             struct cspec *s, struct qerr **err)
+{
+        struct sec_filter_cache *cache = pr->cfg.seccomp_cache;
+        if (!cache &&
+            !(cache = pr->own_cache ? pr->own_cache : (pr->own_cache = sec_filter_cache_new())))
+                return qerr_set(err, ENOMEM, "seccomp");
+        _cleanup_free_ char *pdir = pr->cfg.seccomp_profile_dir
+                                            ? strdup(pr->cfg.seccomp_profile_dir)
+                                            : path_join(pr->cfg.root_dir, "seccomp");
+        _cleanup_sec_filter_ struct sec_filter *f = NULL;
+        if (!pdir)
+                return qerr_set(err, ENOMEM, "seccomp");
+        int r = sec_seccomp_compile_cached(cache, s->sec, pdir, &f, err);
+        if (r < 0)
+                return qerr_wrap(err, "CreateContainerError: container '%s'", c->name);
+        if (!f)
+                return 0;
+        if (asprintf(&s->seccomp_filter, "%s/containers/%s.%u.bpf", pr->run_pod_dir, c->name,
+                     attempt) < 0) {
+                s->seccomp_filter = NULL;
+                return qerr_set(err, ENOMEM, "seccomp");
+        }
+        return sec_filter_write_file(f, s->seccomp_filter, err);
+}
+
+static int container_security(struct pod_runtime *pr, const struct container *c, unsigned attempt,
+                              const struct ctr_image *img, struct cspec *s, struct qerr **err)
+{
+        uint64_t own;
+        int r = sec_own_bounding_set(&own, err);
+        if (r < 0)
+                return r;
+        struct sec_image_user u = { .user = img->config ? img->config->user : NULL,
+                                    .rootfs = img->rootfs };
+        s->sec = calloc(1, sizeof(*s->sec));
+        if (!s->sec)
+                return qerr_set(err, ENOMEM, "container '%s'", c->name);
+        r = sec_plan_for_container(pr->pod, c, &u, own, s->sec, err);
+        if (r < 0) {
+                free(TAKE_PTR(s->sec));
+                return qerr_wrap(err, "CreateContainerConfigError");
+        }
+        warn_unavailable_caps(pr, c, s->sec->cap_unavailable);
+        return container_seccomp(pr, c, attempt, s, err);
+}
+
+/* A fresh root filesystem per run, as the kubelet makes a new container per restart; the
+ * previous runs' ones go first (their processes have exited). */
+static int container_image(struct pod_runtime *pr, const struct container *c, unsigned attempt,
+                           struct ctr_image *ret, struct qerr **err)
+{
+        _cleanup_free_ char *dir = NULL, *rootfs_dir = NULL;
+        if (asprintf(&dir, "%s/containers/%s", pr->pod_dir, c->name) < 0 ||
+            asprintf(&rootfs_dir, "%s/%u-rootfs", dir, attempt) < 0)
+                return qerr_set(err, ENOMEM, "container '%s'", c->name);
+        int r = mkdir_p(dir, 0750, err);
+        if (r >= 0)
+                r = ctr_image_remove_rootfs(dir, NULL, err);
+        if (r >= 0)
+                r = ctr_image_prepare(pr->cfg.root_dir, pr->cfg.registry, c, rootfs_dir, ret, err);
+        return r < 0 ? qerr_wrap(err, "container '%s'", c->name) : 0;
+}
+
+static int container_spec_parts(struct pod_runtime *pr, const struct container *c, unsigned attempt,
+                                const struct ctr_image *img, struct cspec *s, struct qerr **err)
+{
+        int r = container_security(pr, c, attempt, img, s, err);
+        if (r >= 0)
+                r = container_process(pr, c, img->config, s, err);
+        if (r >= 0)
+                r = container_mounts(pr, c, attempt, s, err);
+        if (r >= 0)
+                r = container_lifecycle(pr, c, img->config, s, err);
+        if (r >= 0)
+                r = container_cgroup(pr, c, s, err);
+        return r;
+}
+
 int pod_runtime_container_spec(struct pod_runtime *pr, const struct container *c, unsigned attempt,
                                struct cspec *ret, struct qerr **err)
 {
@@ -380,21 +501,21 @@ int pod_runtime_container_spec(struct pod_runtime *pr, const struct container *c
                 return cspec_done(&s), qerr_set(err, ENOMEM, "container '%s'", c->name);
         s.read_only_rootfs = c->security.has_read_only_root_filesystem &&
                              c->security.read_only_root_filesystem;
+        struct ctr_image img = { 0 };
         int r = mkdir_p(logdir, 0755, err);
         if (r >= 0)
-                r = image_rootfs(c->image, &s.rootfs, err);
+                r = container_image(pr, c, attempt, &img, err);
         if (r >= 0)
-                r = container_process(pr, c, &s, err);
-        if (r >= 0)
-                r = container_mounts(pr, c, attempt, &s, err);
-        if (r >= 0)
-                r = container_lifecycle(pr, c, &s, err);
-        if (r >= 0)
-                r = container_cgroup(pr, c, &s, err);
+                r = container_spec_parts(pr, c, attempt, &img, &s, err);
         if (r < 0) {
+                if (img.rootfs_dir)
+                        (void)image_rootfs_remove(img.rootfs_dir, NULL);
+                ctr_image_done(&img);
                 cspec_done(&s);
                 return r;
         }
+        s.rootfs = TAKE_PTR(img.rootfs);
+        ctr_image_done(&img);
         *ret = s;
         return 0;
 }
@@ -578,6 +699,23 @@ int pod_runtime_stop(struct pod_runtime *pr, int64_t grace_s, struct qerr **err)
         return r;
 }
 
+static int remove_rootfs_all(struct pod_runtime *pr, struct qerr **err)
+{
+        const struct pod_spec *s = &pr->pod->spec;
+        int r = 0;
+        for (size_t i = 0; i < s->n_init_containers + s->n_containers; i++) {
+                const struct container *c = i < s->n_init_containers
+                                                    ? &s->init_containers[i]
+                                                    : &s->containers[i - s->n_init_containers];
+                _cleanup_free_ char *dir = NULL;
+                if (asprintf(&dir, "%s/containers/%s", pr->pod_dir, c->name) < 0)
+                        return qerr_set(err, ENOMEM, "remove rootfs");
+                int k = ctr_image_remove_rootfs(dir, NULL, err);
+                r = r < 0 ? r : k;
+        }
+        return r;
+}
+
 int pod_runtime_teardown(struct pod_runtime *pr, struct qerr **err)
 {
         int r = 0;
@@ -588,7 +726,9 @@ int pod_runtime_teardown(struct pod_runtime *pr, struct qerr **err)
                 if (wait_process_exit(pr->shim_pid, 3000) < 0)
                         (void)kill(pr->shim_pid, SIGKILL);
         }
-        if (pr->shm && !pr->pod->spec.host_ipc)
+        if (pr->pod_dir)
+                r = remove_rootfs_all(pr, err);
+        if (pr->shm && !pr->pod->spec.host_ipc && r >= 0)
                 r = pod_shm_umount(pr->shm, err);
         if (pr->pod_dir && r >= 0)
                 r = volumes_teardown(pr->pod_dir, err);

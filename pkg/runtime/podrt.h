@@ -6,7 +6,9 @@
 
 #include "api/pod.h"
 #include "basic/error.h"
+#include "image/registry.h"
 #include "runtime/cspec.h"
+#include "security/security.h"
 
 /* Running one pod: its directories, /etc files, /dev/shm and volumes, its shim (the
  * sandbox), its containers. The node's reconciler and `qoslet run` build on this. */
@@ -41,6 +43,13 @@ struct pod_runtime_config {
         const struct pod_cgroup_ops *cgroups; /* NULL: none */
         uint64_t log_max_size; /* 0: 10 MiB */
         unsigned log_max_files; /* 0: 5 */
+        /* Image pulls (the store is <root_dir>/images); NULL: HTTPS, no credentials. */
+        const struct registry_opts *registry;
+        /* Localhost seccomp profiles; NULL: <root_dir>/seccomp (the kubelet's
+         * <root-dir>/seccomp). */
+        const char *seccomp_profile_dir;
+        /* Shared by the daemon's pods; NULL: each pod keeps its own. */
+        struct sec_filter_cache *seccomp_cache;
 };
 
 struct pod_runtime {
@@ -54,6 +63,7 @@ struct pod_runtime {
         char **volume_names, **volume_sources; /* prepared volumes, in spec order */
         size_t n_volumes;
         pid_t shim_pid;
+        struct sec_filter_cache *own_cache; /* when cfg.seccomp_cache is NULL */
         char **warnings; /* things qoslet does not do for this pod yet */
 };
 
@@ -63,9 +73,19 @@ struct pod_runtime {
 int pod_runtime_start(const struct pod *pod, const struct pod_runtime_config *cfg,
                       struct pod_runtime **ret, struct qerr **err);
 
-/* Builds the shim's spec for one container (exposed for tests and for restarts). */
+/* Builds the shim's spec for one container (exposed for tests and for restarts): its image
+ * (pulled by its imagePullPolicy) and a root filesystem of its own under
+ * <pod_dir>/containers/<name>/<attempt>-rootfs, the process from the image config and the
+ * spec, the security plan and its compiled seccomp filter. Errors that the kubelet reports
+ * with a reason start with it: ErrImagePull, ErrImageNeverPull, InvalidImageName,
+ * CreateContainerConfigError. */
 int pod_runtime_container_spec(struct pod_runtime *pr, const struct container *c, unsigned attempt,
                                struct cspec *ret, struct qerr **err);
+
+/* The kubelet reason a start error carries ("ErrImagePull", "ErrImageNeverPull",
+ * "InvalidImageName", "CreateContainerConfigError", "CreateContainerError") after any
+ * "context: " prefixes; NULL when it carries none. */
+const char *pod_runtime_error_reason(const char *msg);
 
 /* Starts (or restarts, with a higher attempt) one container. */
 int pod_runtime_start_container(struct pod_runtime *pr, const struct container *c, unsigned attempt,

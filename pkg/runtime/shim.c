@@ -37,6 +37,7 @@ enum stop_phase {
 
 struct shim_ctr {
         struct cspec spec;
+        struct sec_filter *filter; /* loaded from spec.seccomp_filter; NULL: none */
         pid_t pid;
         int pidfd;
         int out_fd, err_fd;
@@ -283,6 +284,7 @@ static void ctr_free(struct shim_ctr *c)
                 close(c->err_fd);
         cri_log_close(&c->log);
         cspec_done(&c->spec);
+        sec_filter_free(c->filter);
         free(c);
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct shim_ctr *, ctr_free)
@@ -307,7 +309,9 @@ static void launch_common(struct shim *s, struct shim_ctr *c, struct container_l
                                         .pid_mode = s->pid_mode,
                                         .pod_pidfd = s->pause_pidfd,
                                         .cgroup = cg,
-                                        .join_pidfd = -1 };
+                                        .join_pidfd = -1,
+                                        .sec = c->spec.sec,
+                                        .filter = c->filter };
 }
 
 static int ctr_spawn(struct shim *s, struct shim_ctr *c, struct qerr **err)
@@ -361,7 +365,9 @@ static void cmd_start(struct shim *s, struct client *cl, const char *path)
         if (!c)
                 return client_reply(cl, "err out of memory");
         c->pidfd = c->out_fd = c->err_fd = c->log.fd = -1;
-        if (cspec_read_file(path, &c->spec, &e) < 0)
+        if (cspec_read_file(path, &c->spec, &e) < 0 ||
+            (c->spec.seccomp_filter &&
+             sec_filter_read_file(c->spec.seccomp_filter, &c->filter, &e) < 0))
                 return client_reply(cl, "err %s", qerr_msg(e));
         struct shim_ctr *old = find_ctr(s, c->spec.name);
         if (old && !old->exited)

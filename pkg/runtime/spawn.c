@@ -116,10 +116,16 @@ static int child_setup(const struct container_launch *l, int sync_fd, int err_fd
                 return r;
         if (l->fs && (r = container_fs_setup(l->fs, err)) < 0)
                 return r;
+        if (l->fs && l->sec &&
+            ((r = sec_apply_sysctls(l->sec, "/proc", err)) < 0 ||
+             (r = sec_mask_paths(l->sec, "/", err)) < 0))
+                return r;
         umask(022);
         const char *cwd = l->cwd && *l->cwd ? l->cwd : "/";
         if (chdir(cwd) < 0 && (mkdir_p(cwd, 0755, NULL) < 0 || chdir(cwd) < 0))
                 return qerr_set_errno(err, errno, "chdir '%s'", cwd);
+        if (l->sec && (r = sec_apply_in_child(l->sec, l->filter, err)) < 0)
+                return r;
         r = exec_search(l->argv, l->env);
         return qerr_set_errno(err, -r, "exec '%s'", l->argv[0]);
 }

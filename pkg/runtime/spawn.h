@@ -7,6 +7,7 @@
 #include "basic/error.h"
 #include "ns/rootfs.h"
 #include "ns/sandbox.h"
+#include "security/security.h"
 
 /* Where a new process goes in the cgroup tree, before it runs any code of its own. */
 struct spawn_cgroup {
@@ -29,6 +30,11 @@ struct container_launch {
         int pod_pidfd; /* PID_NS_POD: a pidfd of a process in the pod's pid namespace */
         const struct spawn_cgroup *cgroup; /* NULL: stay in the caller's cgroup */
         int join_pidfd; /* >= 0: join this process's mnt, pid, net, ipc, uts namespaces */
+        /* Applied in the child: sysctls and masked paths once /proc is mounted (containers
+         * only), then ids, capabilities, no_new_privs and the filter just before execve().
+         * NULL: the caller's own privileges. */
+        const struct sec_plan *sec;
+        const struct sec_filter *filter;
 };
 
 /* Starts a container process (clone3: new mount namespace, a new pid namespace for
