@@ -53,6 +53,7 @@ ESCAPES = [
     [entry("link", tarfile.SYMTYPE, link="../outside"),
      entry("stolen", tarfile.LNKTYPE, link="link/secret")],
     [entry("x/.wh...")],
+    [entry("alias", tarfile.SYMTYPE, link="")],
 ]
 
 SETS = {"tree": TREE, "whiteouts": WHITEOUTS, "long": LONG}
