@@ -9,159 +9,79 @@
 #include "basic/fileio.h"
 #include "cgroups/cgroup-internal.h"
 #include "cgroups/cgroups.h"
+#include "helpers/cgplan.h"
 #include "helpers/cgtest.h"
 
 /* Root tests of pkg/cgroups: on this host (cgroup v1 hybrid, cgroupfs driver) and in the
  * cgroup v2 VM (cgroupfs, or systemd when QOSLET_TEST_CGROUP_DRIVER=systemd). Each test
- * works under its own cgroup root and removes it. */
-
-enum level { LEVEL_KUBEPODS, LEVEL_TIER, LEVEL_POD, LEVEL_CONTAINER };
-
-/* Owned copies of the two value sets of one cgroup. */
-struct test_values {
-        struct cg_values v2, v1;
-};
-
-static void values_add(struct cg_values *v, const char *name, const char *value)
-{
-        v->files = realloc(v->files, (v->n + 1) * sizeof(struct cg_file));
-        cr_assert_not_null(v->files);
-        v->files[v->n].name = strdup(name);
-        v->files[v->n].value = strdup(value);
-        v->n++;
-}
-
-static void values_done(struct test_values *t)
-{
-        struct cg_values *sets[] = { &t->v2, &t->v1 };
-        for (size_t s = 0; s < ELEMENTSOF(sets); s++) {
-                for (size_t i = 0; i < sets[s]->n; i++) {
-                        free(sets[s]->files[i].name);
-                        free(sets[s]->files[i].value);
-                }
-                free(sets[s]->files);
-        }
-        *t = (struct test_values){ 0 };
-}
-
-static void add_hugetlb(struct test_values *t, const char *value)
-{
-        _cleanup_strv_free_ char **sizes = cgtest_hugepage_sizes();
-        STRV_FOREACH (s, sizes) {
-                char n2[64], n1[96];
-                snprintf(n2, sizeof(n2), "hugetlb.%s.max", *s);
-                snprintf(n1, sizeof(n1), "hugetlb/hugetlb.%s.limit_in_bytes", *s);
-                values_add(&t->v2, n2, value);
-                values_add(&t->v1, n1, value);
-        }
-}
-
-/* A cpu quota: v2 "cpu.max", v1 period then quota. quota < 0: none. */
-static void add_cpu(struct test_values *t, const char *weight, const char *shares, long quota)
-{
-        char max[64], q[32];
-        snprintf(max, sizeof(max), quota < 0 ? "max 100000" : "%ld 100000", quota);
-        snprintf(q, sizeof(q), "%ld", quota < 0 ? -1 : quota);
-        values_add(&t->v2, "cpu.weight", weight);
-        values_add(&t->v2, "cpu.max", max);
-        values_add(&t->v1, "cpu/cpu.shares", shares);
-        values_add(&t->v1, "cpu/cpu.cfs_period_us", "100000");
-        values_add(&t->v1, "cpu/cpu.cfs_quota_us", q);
-}
-
-static void add_memory(struct test_values *t, const char *bytes)
-{
-        values_add(&t->v2, "memory.max", bytes);
-        values_add(&t->v1, "memory/memory.limit_in_bytes", bytes);
-}
-
-static void add_weight(struct test_values *t, const char *weight, const char *shares)
-{
-        values_add(&t->v2, "cpu.weight", weight);
-        values_add(&t->v1, "cpu/cpu.shares", shares);
-}
-
-static void container_values(enum qos_class qos, unsigned index, struct test_values *t)
-{
-        if (qos == QOS_GUARANTEED) {
-                add_cpu(t, "35", "256", 25000); /* 250m */
-                add_memory(t, "134217728");
-        } else if (qos == QOS_BURSTABLE && index == 0) {
-                add_cpu(t, "11", "102", 20000); /* requests 100m, limits 200m, 64Mi */
-                add_memory(t, "67108864");
-        } else
-                add_cpu(t, "1", "2", -1);
-        values_add(&t->v2, "memory.oom.group", "1");
-        add_hugetlb(t, "0");
-}
-
-/* The values of one cgroup of the test tree. Hand-written, in the plan's format; meant to be
- * replaced by real plans (pkg/qos) in one place. */
-static void test_values_for(enum level level, enum qos_class qos, unsigned index,
-                            struct test_values *ret)
-{
-        struct test_values t = { 0 };
-        switch (level) {
-        case LEVEL_KUBEPODS: /* 2 CPUs, 8 GiB allocatable */
-                add_weight(&t, "79", "2048");
-                add_memory(&t, "8589934592");
-                values_add(&t.v2, "pids.max", "max");
-                values_add(&t.v1, "pids/pids.max", "max");
-                add_hugetlb(&t, "0");
-                break;
-        case LEVEL_TIER:
-                if (qos == QOS_BURSTABLE)
-                        add_weight(&t, "39", "1024");
-                else
-                        add_weight(&t, "1", "2");
-                add_hugetlb(&t, "4611686018427387904");
-                break;
-        case LEVEL_POD:
-                if (qos == QOS_GUARANTEED) {
-                        add_cpu(&t, "20", "512", 50000);
-                        add_memory(&t, "268435456");
-                        values_add(&t.v2, "pids.max", "1024");
-                        values_add(&t.v1, "pids/pids.max", "1024");
-                } else if (qos == QOS_BURSTABLE)
-                        add_weight(&t, "4", "102");
-                else
-                        add_weight(&t, "1", "2");
-                add_hugetlb(&t, "0");
-                break;
-        case LEVEL_CONTAINER:
-                container_values(qos, index, &t);
-                break;
-        }
-        *ret = t;
-}
-
-/* The test tree: kubepods, the tiers, one pod per class, two containers each. */
-struct node {
-        char *fs, *sd;
-        struct test_values v;
-        pid_t pid;
-};
-
-struct tree {
-        struct node kubepods, tiers[2], pods[3], containers[3][2];
-};
+ * works under its own cgroup root and removes it. Every value written is what
+ * `qosctl plan -o json` prints for three pods (one per QoS class) under that root with the
+ * manager's driver, and every file is read back against it. */
 
 static const char *const pod_uids[3] = {
         "0a1b2c3d4e5f60718293a4b5c6d7e8f9",
         "a5e0f0b2-4c8e-4d9a-9a36-0e6a2f1f7c11",
         "ffeeddccbbaa99887766554433221100",
 };
+static const char *const pod_classes[3] = { "Guaranteed", "Burstable", "BestEffort" };
+
+/* Two containers per pod, in the order of pod_uids. */
+static const char *const manifests[3] = {
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: guaranteed\n"
+        "  uid: 0a1b2c3d4e5f60718293a4b5c6d7e8f9\nspec:\n  containers:\n"
+        "  - name: app\n    image: qoslet-test\n"
+        "    resources: {limits: {cpu: 250m, memory: 128Mi}}\n"
+        "  - name: side\n    image: qoslet-test\n"
+        "    resources: {limits: {cpu: 250m, memory: 128Mi}}\n",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: burstable\n"
+        "  uid: a5e0f0b2-4c8e-4d9a-9a36-0e6a2f1f7c11\nspec:\n  containers:\n"
+        "  - name: app\n    image: qoslet-test\n"
+        "    resources:\n      requests: {cpu: 100m, memory: 64Mi}\n"
+        "      limits: {cpu: 200m, memory: 64Mi}\n"
+        "  - name: side\n    image: qoslet-test\n"
+        "    resources: {requests: {cpu: 50m}}\n",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: besteffort\n"
+        "  uid: ffeeddccbbaa99887766554433221100\nspec:\n  containers:\n"
+        "  - name: app\n    image: qoslet-test\n"
+        "  - name: side\n    image: qoslet-test\n",
+};
+
+/* The Guaranteed pod after an edit that keeps its UID: more CPU and memory for "side". */
+static const char resized_guaranteed[] =
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: guaranteed\n"
+        "  uid: 0a1b2c3d4e5f60718293a4b5c6d7e8f9\nspec:\n  containers:\n"
+        "  - name: app\n    image: qoslet-test\n"
+        "    resources: {limits: {cpu: 250m, memory: 128Mi}}\n"
+        "  - name: side\n    image: qoslet-test\n"
+        "    resources: {limits: {cpu: 400m, memory: 192Mi}}\n";
+
+/* Flags of every plan: a pod pids limit, so that pids.max is written below kubepods too. */
+#define PLAN_FLAGS "--pod-pids-limit 1024"
+
+/* One cgroup of the test tree: its plan and the process of a container. */
+struct node {
+        const struct cgplan_cgroup *cg;
+        const char *fs, *sd;
+        pid_t pid;
+};
+
+/* kubepods, the tiers, one pod per class, two containers each. */
+struct tree {
+        struct node kubepods, tiers[2], pods[3], containers[3][2];
+};
 
 static struct cg_manager *mgr;
 static char *root_fs, *root_sd;
+static char tmpdir[] = "/tmp/qoslet-cgplan-XXXXXX";
+static bool have_tmpdir;
+static char *manifest_files[3];
+static struct cgplan plan;
 static struct tree tree;
+static char *setup_error;
 
-static void node_set(struct node *n, const char *fs, enum level level, enum qos_class qos,
-                     unsigned index)
+static void node_set(struct node *n, const struct cgplan_cgroup *cg)
 {
-        n->fs = strdup(fs);
-        n->sd = cgtest_systemd(fs);
-        test_values_for(level, qos, index, &n->v);
+        *n = (struct node){ .cg = cg, .fs = cg->fs, .sd = cg->sd };
 }
 
 static void node_done(struct node *n)
@@ -170,38 +90,43 @@ static void node_done(struct node *n)
                 (void)kill(n->pid, SIGKILL);
                 (void)cgtest_wait(n->pid, 2000, NULL);
         }
-        free(n->fs);
-        free(n->sd);
-        values_done(&n->v);
         *n = (struct node){ 0 };
 }
 
-static void tree_build(struct tree *t)
+/* Plans some of the manifests (NULL-terminated paths) under the test root. */
+static int plan_files(char *const *files, struct cgplan *ret, struct qerr **err)
 {
-        char p[512];
-        snprintf(p, sizeof(p), "%s/kubepods", root_fs);
-        node_set(&t->kubepods, p, LEVEL_KUBEPODS, QOS_GUARANTEED, 0);
-        const char *tier_names[2] = { "burstable", "besteffort" };
-        for (unsigned i = 0; i < 2; i++) {
-                snprintf(p, sizeof(p), "%s/kubepods/%s", root_fs, tier_names[i]);
-                node_set(&t->tiers[i], p, LEVEL_TIER, i == 0 ? QOS_BURSTABLE : QOS_BESTEFFORT, 0);
-        }
+        return cgplan_run(root_fs, cg_manager_driver(mgr), PLAN_FLAGS, files, ret, err);
+}
+
+static int tree_build(struct tree *t, struct qerr **err)
+{
         for (unsigned q = 0; q < 3; q++) {
-                const char *parent = q == 0 ? t->kubepods.fs : t->tiers[q - 1].fs;
-                snprintf(p, sizeof(p), "%s/pod%s", parent, pod_uids[q]);
-                node_set(&t->pods[q], p, LEVEL_POD, q, 0);
-                for (unsigned c = 0; c < 2; c++) {
-                        char id[16];
-                        _cleanup_free_ char *cfs = NULL, *csd = NULL;
-                        snprintf(id, sizeof(id), "c%u%u", q, c);
-                        cr_assert_eq(cg_container_paths(t->pods[q].fs, t->pods[q].sd, id, &cfs,
-                                                        &csd, NULL),
-                                     0);
-                        node_set(&t->containers[q][c], cfs, LEVEL_CONTAINER, q, c);
-                        free(t->containers[q][c].sd);
-                        t->containers[q][c].sd = TAKE_PTR(csd);
-                }
+                char name[32];
+                snprintf(name, sizeof(name), "%s.yaml", pod_classes[q]);
+                manifest_files[q] = cgplan_write_file(tmpdir, name, manifests[q]);
+                if (!manifest_files[q])
+                        return qerr_set_errno(err, errno, "write '%s' in '%s'", name, tmpdir);
         }
+        char *files[] = { manifest_files[0], manifest_files[1], manifest_files[2], NULL };
+        int r = plan_files(files, &plan, err);
+        if (r < 0)
+                return r;
+        node_set(&t->kubepods, &plan.kubepods);
+        node_set(&t->tiers[0], &plan.burstable);
+        node_set(&t->tiers[1], &plan.besteffort);
+        for (unsigned q = 0; q < 3; q++) {
+                const struct cgplan_pod *p = cgplan_find_pod(&plan, pod_uids[q]);
+                if (!p || strcmp(p->qos, pod_classes[q]) != 0 || p->n_containers != 2)
+                        return qerr_set(err, EBADMSG,
+                                        "plan of pod '%s': not a %s pod with two "
+                                        "containers",
+                                        pod_uids[q], pod_classes[q]);
+                node_set(&t->pods[q], &p->cg);
+                for (unsigned c = 0; c < 2; c++)
+                        node_set(&t->containers[q][c], &p->containers[c]);
+        }
+        return 0;
 }
 
 static void tree_done(struct tree *t)
@@ -225,7 +150,13 @@ static void setup(void)
         if (r < 0)
                 return;
         root_sd = cgtest_systemd(root_fs);
-        tree_build(&tree);
+        have_tmpdir = mkdtemp(tmpdir) != NULL;
+        if (!have_tmpdir)
+                r = qerr_set_errno(&e, errno, "make a temporary directory");
+        if (r >= 0)
+                r = tree_build(&tree, &e);
+        if (r < 0)
+                setup_error = strdup(qerr_msg(e));
 }
 
 static void teardown(void)
@@ -235,10 +166,19 @@ static void teardown(void)
                 (void)cg_destroy(mgr, root_fs, root_sd, NULL, &e);
         }
         tree_done(&tree);
+        cgplan_done(&plan);
+        for (unsigned q = 0; q < 3; q++) {
+                if (manifest_files[q])
+                        (void)unlink(manifest_files[q]);
+                free(manifest_files[q]);
+        }
+        if (have_tmpdir)
+                (void)rmdir(tmpdir);
         cg_manager_free(mgr);
         mgr = NULL;
         free(root_fs);
         free(root_sd);
+        free(setup_error);
 }
 
 TestSuite(cgroups_root, .init = setup, .fini = teardown);
@@ -257,6 +197,7 @@ static void need_manager(void)
                 free(r);
                 cr_assert_fail("create cgroup manager (%d): %s", rc, qerr_msg(e));
         }
+        cr_assert_null(setup_error, "set up the test tree: %s", setup_error);
 }
 
 static bool is_v2(void)
@@ -271,7 +212,7 @@ static bool is_systemd(void)
 
 static const struct cg_values *values_of(const struct node *n)
 {
-        return is_v2() ? &n->v.v2 : &n->v.v1;
+        return cgplan_values(mgr, n->cg);
 }
 
 static void sleeper_for(struct node *n)
@@ -280,19 +221,25 @@ static void sleeper_for(struct node *n)
         cr_assert_gt(n->pid, 0);
 }
 
-/* Applies a node; containers get a sleeping process (a systemd scope needs one). The skipped
- * files are added to *skipped. */
-static void apply(struct node *n, bool container, char ***skipped)
+/* Applies the values of cg to a node; containers get a sleeping process (a systemd scope
+ * needs one). The skipped files are added to *skipped. */
+static void apply_values(struct node *n, const struct cgplan_cgroup *cg, bool container,
+                         char ***skipped)
 {
         _cleanup_qerr_ struct qerr *e = NULL;
         if (container && !n->pid)
                 sleeper_for(n);
         _cleanup_strv_free_ char **mine = NULL;
-        int r = cg_apply(mgr, n->fs, n->sd, &n->v.v2, &n->v.v1, container ? n->pid : 0,
+        int r = cg_apply(mgr, n->fs, n->sd, &cg->v2, &cg->v1, container ? n->pid : 0,
                          skipped ? &mine : NULL, &e);
         cr_assert_eq(r, 0, "apply '%s': %s", n->fs, qerr_msg(e));
         STRV_FOREACH (s, mine)
                 cr_assert_eq(cg_strv_push(skipped, *s), 0);
+}
+
+static void apply(struct node *n, bool container, char ***skipped)
+{
+        apply_values(n, n->cg, container, skipped);
 }
 
 static void apply_pod(unsigned q, char ***skipped)
@@ -311,41 +258,27 @@ static void apply_all(char ***skipped)
                 apply_pod(q, skipped);
 }
 
-/* Files of a controller the host lacks: what the manager must skip. */
 static bool host_lacks(const char *name)
 {
-        enum cg_controller c;
-        cr_assert_eq(cg_file_controller(name, !is_v2(), &c, NULL), 0);
-        if (c == _CG_CONTROLLER_MAX)
-                return false;
-        _cleanup_free_ char *text = NULL;
-        if (is_v2()) {
-                cr_assert_eq(read_full_file("/sys/fs/cgroup/cgroup.controllers", 4096, &text, NULL,
-                                            NULL),
-                             0);
-                return !(cg_parse_controller_list(text) & CG_MASK(c));
-        }
-        struct cg_mounts m;
-        cr_assert_eq(read_full_file("/proc/self/mountinfo", 1 << 20, &text, NULL, NULL), 0);
-        cr_assert_eq(cg_mounts_parse(text, &m, NULL), 0);
-        bool lacks = !m.v1[c];
-        cg_mounts_done(&m);
-        return lacks;
+        return cgplan_host_lacks(mgr, name);
+}
+
+/* Every file of the plan of cg holds the plan's string (files the host lacks aside). */
+static void check_values(const struct node *n, const struct cgplan_cgroup *cg, size_t *n_checked,
+                         size_t *n_lacking)
+{
+        size_t lacking = 0;
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_str_eq(n->fs, cg->fs);
+        int r = cgplan_check(mgr, cg, n_checked, &lacking, &e);
+        cr_assert_eq(r, 0, "%s", qerr_msg(e));
+        if (n_lacking)
+                *n_lacking += lacking;
 }
 
 static void check_node(const struct node *n, size_t *n_checked)
 {
-        const struct cg_values *v = values_of(n);
-        for (size_t i = 0; i < v->n; i++) {
-                if (host_lacks(v->files[i].name))
-                        continue;
-                _cleanup_free_ char *got = NULL;
-                _cleanup_qerr_ struct qerr *e = NULL;
-                int r = cg_read(mgr, n->fs, n->sd, v->files[i].name, &got, &e);
-                cr_assert_eq(r, 0, "read back: %s", qerr_msg(e));
-                cr_assert_str_eq(got, v->files[i].value, "%s of '%s'", v->files[i].name, n->fs);
-                (*n_checked)++;
-        }
+        check_values(n, n->cg, n_checked, NULL);
 }
 
 static void expect_skipped(char **skipped)
@@ -380,6 +313,12 @@ static void assert_gone(const char *fs, const char *sd)
 Test(cgroups_root, tree_values_read_back)
 {
         need_manager();
+        /* The plan names the cgroups of this root and this driver. */
+        char want[600];
+        snprintf(want, sizeof(want), "%s/kubepods", root_fs);
+        cr_assert_str_eq(plan.kubepods.fs, want);
+        _cleanup_free_ char *want_sd = cgtest_systemd(want);
+        cr_assert_str_eq(plan.kubepods.sd, want_sd);
         _cleanup_strv_free_ char **skipped = NULL;
         apply_all(&skipped);
         size_t checked = 0;
@@ -399,7 +338,7 @@ Test(cgroups_root, tree_values_read_back)
                          values_of(&tree.containers[q][1])->n;
         cr_assert_eq(checked + cg_strv_length(skipped), total, "checked %zu of %zu", checked,
                      total);
-        cr_log_info("mode %s, driver %s: %zu files read back, %zu skipped",
+        cr_log_info("mode %s, driver %s: %zu files of the plan read back, %zu skipped",
                     cg_mode_to_string(cg_manager_mode(mgr)), cg_manager_driver(mgr), checked,
                     cg_strv_length(skipped));
 }
@@ -422,38 +361,57 @@ Test(cgroups_root, hugetlb_skipped_exactly_where_missing)
                 cr_assert_eq(cg_strv_length(skipped), 0, "skipped '%s'", skipped[0]);
 }
 
-static void update_one(struct node *n, const char *name, const char *value)
+/* The files whose strings differ between two plans of one cgroup. */
+static size_t count_changed(const struct cgplan_cgroup *a, const struct cgplan_cgroup *b)
 {
-        struct cg_values *v = is_v2() ? &n->v.v2 : &n->v.v1;
-        for (size_t i = 0; i < v->n; i++)
-                if (strcmp(v->files[i].name, name) == 0) {
-                        free(v->files[i].value);
-                        v->files[i].value = strdup(value);
-                        return;
-                }
-        cr_assert_fail("no value '%s'", name);
+        const struct cg_values *va = cgplan_values(mgr, a), *vb = cgplan_values(mgr, b);
+        size_t n = 0;
+        for (size_t i = 0; i < va->n; i++) {
+                const char *other = cg_values_get(vb, va->files[i].name);
+                n += !other || strcmp(other, va->files[i].value) != 0;
+        }
+        return n;
 }
 
+static void plan_one(const char *yaml, const char *name, struct cgplan *ret)
+{
+        _cleanup_free_ char *path = cgplan_write_file(tmpdir, name, yaml);
+        cr_assert_not_null(path, "write '%s'", name);
+        char *files[] = { path, NULL };
+        _cleanup_qerr_ struct qerr *e = NULL;
+        int r = plan_files(files, ret, &e);
+        (void)unlink(path);
+        cr_assert_eq(r, 0, "%s", qerr_msg(e));
+}
+
+/* An edit of a running pod that keeps its UID: the pod and container cgroups take the new
+ * plan in place, with the processes where they were. */
 Test(cgroups_root, update_in_place)
 {
         need_manager();
         apply(&tree.kubepods, false, NULL);
         apply_pod(0, NULL);
+        _cleanup_(cgplan_done) struct cgplan resized = { 0 };
+        plan_one(resized_guaranteed, "resized.yaml", &resized);
+        const struct cgplan_pod *rp = cgplan_find_pod(&resized, pod_uids[0]);
+        cr_assert_not_null(rp);
+        cr_assert_str_eq(rp->qos, "Guaranteed");
         struct node *pod = &tree.pods[0], *ctr = &tree.containers[0][1];
-        update_one(pod, is_v2() ? "memory.max" : "memory/memory.limit_in_bytes", "536870912");
-        update_one(ctr, is_v2() ? "memory.max" : "memory/memory.limit_in_bytes", "201326592");
-        if (is_v2())
-                update_one(ctr, "cpu.max", "40000 100000");
-        else
-                update_one(ctr, "cpu/cpu.cfs_quota_us", "40000");
+        const struct cgplan_cgroup *new_pod = &rp->cg, *new_ctr = &rp->containers[1];
+        cr_assert_str_eq(new_pod->fs, pod->fs);
+        cr_assert_str_eq(new_ctr->fs, ctr->fs);
+        /* memory and the quota, of the pod and of "side" */
+        cr_assert_geq(count_changed(pod->cg, new_pod), 2);
+        cr_assert_geq(count_changed(ctr->cg, new_ctr), 2);
         _cleanup_qerr_ struct qerr *e = NULL;
-        cr_assert_eq(cg_update(mgr, pod->fs, pod->sd, &pod->v.v2, &pod->v.v1, NULL, &e), 0, "%s",
-                     qerr_msg(e));
-        cr_assert_eq(cg_update(mgr, ctr->fs, ctr->sd, &ctr->v.v2, &ctr->v.v1, NULL, &e), 0, "%s",
-                     qerr_msg(e));
+        cr_assert_eq(cg_update(mgr, pod->fs, pod->sd, &new_pod->v2, &new_pod->v1, NULL, &e), 0,
+                     "%s", qerr_msg(e));
+        cr_assert_eq(cg_update(mgr, ctr->fs, ctr->sd, &new_ctr->v2, &new_ctr->v1, NULL, &e), 0,
+                     "%s", qerr_msg(e));
         size_t checked = 0;
-        check_node(pod, &checked);
-        check_node(ctr, &checked);
+        check_values(pod, new_pod, &checked, NULL);
+        check_values(ctr, new_ctr, &checked, NULL);
+        check_node(&tree.containers[0][0], &checked);
         /* The process stays where it was. */
         _cleanup_free_ char *procs = NULL;
         cr_assert_eq(cg_read(mgr, ctr->fs, ctr->sd, is_v2() ? "cgroup.procs" : "cpu/cgroup.procs",
@@ -464,8 +422,73 @@ Test(cgroups_root, update_in_place)
         snprintf(missing_fs, sizeof(missing_fs), "%s/nothere", pod->fs);
         _cleanup_free_ char *missing_sd = cgtest_systemd(missing_fs);
         qerr_free(TAKE_PTR(e));
-        cr_assert_eq(cg_update(mgr, missing_fs, missing_sd, &pod->v.v2, &pod->v.v1, NULL, &e),
+        cr_assert_eq(cg_update(mgr, missing_fs, missing_sd, &new_pod->v2, &new_pod->v1, NULL, &e),
                      -ENOENT);
+}
+
+static void update_tiers(const struct cgplan *p)
+{
+        const struct cgplan_cgroup *tiers[] = { &p->kubepods, &p->burstable, &p->besteffort };
+        for (size_t i = 0; i < ELEMENTSOF(tiers); i++) {
+                _cleanup_qerr_ struct qerr *e = NULL;
+                int r = cg_update(mgr, tiers[i]->fs, tiers[i]->sd, &tiers[i]->v2, &tiers[i]->v1,
+                                  NULL, &e);
+                cr_assert_eq(r, 0, "update tier '%s': %s", tiers[i]->fs, qerr_msg(e));
+        }
+}
+
+static void check_tiers(const struct cgplan *p, size_t *checked)
+{
+        check_values(&tree.kubepods, &p->kubepods, checked, NULL);
+        check_values(&tree.tiers[0], &p->burstable, checked, NULL);
+        check_values(&tree.tiers[1], &p->besteffort, checked, NULL);
+}
+
+/* The tiers follow the pods, as the kubelet's QoS manager does: with the Guaranteed and the
+ * BestEffort pod running, a Burstable pod is added (tiers updated first, then the pod made),
+ * then removed (pod destroyed, then tiers updated); every step reads back the plan of the pods
+ * running then. */
+Test(cgroups_root, tiers_follow_burstable_pod)
+{
+        need_manager();
+        char *without_files[] = { manifest_files[0], manifest_files[2], NULL };
+        _cleanup_(cgplan_done) struct cgplan without = { 0 };
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(plan_files(without_files, &without, &e), 0, "%s", qerr_msg(e));
+        size_t changed = count_changed(&without.burstable, &plan.burstable);
+        cr_assert_gt(changed, 0, "the burstable tier's plan does not change with its pod");
+        cr_assert_str_eq(without.burstable.fs, plan.burstable.fs);
+        apply_values(&tree.kubepods, &without.kubepods, false, NULL);
+        apply_values(&tree.tiers[0], &without.burstable, false, NULL);
+        apply_values(&tree.tiers[1], &without.besteffort, false, NULL);
+        apply_pod(0, NULL);
+        apply_pod(2, NULL);
+        size_t checked = 0;
+        check_tiers(&without, &checked);
+        /* Add the Burstable pod. */
+        update_tiers(&plan);
+        apply_pod(1, NULL);
+        check_tiers(&plan, &checked);
+        for (unsigned q = 0; q < 3; q++) {
+                check_node(&tree.pods[q], &checked);
+                for (unsigned c = 0; c < 2; c++)
+                        check_node(&tree.containers[q][c], &checked);
+        }
+        /* And remove it. */
+        cr_assert_eq(cg_destroy(mgr, tree.pods[1].fs, tree.pods[1].sd, NULL, &e), 1, "%s",
+                     qerr_msg(e));
+        for (unsigned c = 0; c < 2; c++) {
+                (void)cgtest_wait(tree.containers[1][c].pid, 2000, NULL);
+                tree.containers[1][c].pid = 0;
+        }
+        assert_gone(tree.pods[1].fs, tree.pods[1].sd);
+        update_tiers(&without);
+        check_tiers(&without, &checked);
+        for (unsigned q = 0; q < 3; q += 2)
+                check_node(&tree.pods[q], &checked);
+        cr_log_info("%s/%s: burstable tier: %zu files change with its pod; %zu files read back",
+                    cg_mode_to_string(cg_manager_mode(mgr)), cg_manager_driver(mgr), changed,
+                    checked);
 }
 
 /* The directory of a cgroup in the hierarchy of one controller (v1) or the only one (v2). */
@@ -787,7 +810,7 @@ Test(cgroups_root, systemd_units_exist)
         char id_fs[700], id_sd[700];
         snprintf(id_fs, sizeof(id_fs), "%s/noproc", tree.pods[2].fs);
         snprintf(id_sd, sizeof(id_sd), "%s/qoslet-noproc.scope", tree.pods[2].sd);
-        cr_assert_eq(cg_apply(mgr, id_fs, id_sd, &c->v.v2, &c->v.v1, 0, NULL, &e), -EINVAL);
+        cr_assert_eq(cg_apply(mgr, id_fs, id_sd, &c->cg->v2, &c->cg->v1, 0, NULL, &e), -EINVAL);
         cr_assert_eq(cg_destroy(mgr, root_fs, root_sd, NULL, NULL), 1);
         _cleanup_free_ char *state = cgtest_unit_state(strrchr(tree.pods[1].sd, '/') + 1);
         cr_assert(!state || strcmp(state, "active") != 0, "pod slice still active");

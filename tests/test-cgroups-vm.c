@@ -6,27 +6,26 @@
 
 #include "cgroups/cgroup-internal.h"
 #include "cgroups/cgroups.h"
+#include "helpers/cgplan.h"
 #include "helpers/cgtest.h"
 
 /* Enforcement on a cgroup v2 kernel (the VM only): the limits the manager writes hold. With
- * QOSLET_TEST_CGROUP_DRIVER=systemd (the VM booted systemd as PID 1) through slices and scopes. */
+ * QOSLET_TEST_CGROUP_DRIVER=systemd (the VM booted systemd as PID 1) through slices and scopes.
+ * Each test plans one pod with `qosctl plan -o json` under its own cgroup root and writes the
+ * plan: kubepods, the pod's tier, the pod, and the container that runs the workload. */
 
 static struct cg_manager *mgr;
 static char *root_fs;
-static char pod_fs[256], pod_sd[512], ctr_fs[300], ctr_sd[600];
+static char tmpdir[] = "/tmp/qoslet-cgvm-XXXXXX";
+static bool have_tmpdir;
+static struct cgplan plan;
+static const char *pod_fs, *pod_sd, *ctr_fs, *ctr_sd;
 
 static void setup(void)
 {
         if (geteuid() != 0 || cgtest_manager(&mgr, &root_fs, NULL) < 0)
                 return;
-        snprintf(pod_fs, sizeof(pod_fs), "%s/kubepods/burstable/pod%d", root_fs, (int)getpid());
-        _cleanup_free_ char *sd = cgtest_systemd(pod_fs);
-        snprintf(pod_sd, sizeof(pod_sd), "%s", sd);
-        _cleanup_free_ char *cfs = NULL, *csd = NULL;
-        if (cg_container_paths(pod_fs, pod_sd, "work", &cfs, &csd, NULL) < 0)
-                abort();
-        snprintf(ctr_fs, sizeof(ctr_fs), "%s", cfs);
-        snprintf(ctr_sd, sizeof(ctr_sd), "%s", csd);
+        have_tmpdir = mkdtemp(tmpdir) != NULL;
 }
 
 static void teardown(void)
@@ -35,6 +34,13 @@ static void teardown(void)
                 return;
         _cleanup_free_ char *root_sd = cgtest_systemd(root_fs);
         (void)cg_destroy(mgr, root_fs, root_sd, NULL, NULL);
+        cgplan_done(&plan);
+        if (have_tmpdir) {
+                _cleanup_free_ char *p = NULL;
+                if (asprintf(&p, "%s/pod.yaml", tmpdir) > 0)
+                        (void)unlink(p);
+                (void)rmdir(tmpdir);
+        }
         cg_manager_free(mgr);
         free(root_fs);
 }
@@ -86,24 +92,51 @@ static void job_go(struct job *j)
         cr_assert_eq(write(j->go[1], &c, 1), 1);
 }
 
-/* The container cgroup with its process; the parents with the plan's kind of values. */
-static void apply_container(const struct cg_values *v, pid_t pid)
+/* Plans one pod with extra qosctl flags, and writes the plan from kubepods down to its first
+ * container, which gets pid. */
+static void apply_plan(const char *yaml, const char *flags, pid_t pid)
 {
-        struct cg_file tier_files[] = { { "cpu.weight", "39" } };
-        struct cg_file pod_files[] = { { "cpu.weight", "4" } };
-        struct cg_values tier = { tier_files, 1 }, pod = { pod_files, 1 };
-        char tier_fs[256];
-        snprintf(tier_fs, sizeof(tier_fs), "%s/kubepods/burstable", root_fs);
-        _cleanup_free_ char *tier_sd = cgtest_systemd(tier_fs);
+        cr_assert(have_tmpdir, "make a temporary directory");
+        _cleanup_free_ char *path = cgplan_write_file(tmpdir, "pod.yaml", yaml);
+        cr_assert_not_null(path);
+        char *files[] = { path, NULL };
         _cleanup_qerr_ struct qerr *e = NULL;
-        cr_assert_eq(cg_apply(mgr, tier_fs, tier_sd, &tier, NULL, 0, NULL, &e), 0, "%s",
+        cr_assert_eq(cgplan_run(root_fs, cgtest_driver(), flags, files, &plan, &e), 0, "%s",
                      qerr_msg(e));
-        cr_assert_eq(cg_apply(mgr, pod_fs, pod_sd, &pod, NULL, 0, NULL, &e), 0, "%s", qerr_msg(e));
-        cr_assert_eq(cg_apply(mgr, ctr_fs, ctr_sd, v, NULL, pid, NULL, &e), 0, "%s", qerr_msg(e));
+        cr_assert_eq(plan.n_pods, 1);
+        const struct cgplan_pod *p = &plan.pods[0];
+        cr_assert_geq(p->n_containers, 1);
+        const struct cgplan_cgroup *tier = strcmp(p->qos, "Burstable") == 0    ? &plan.burstable
+                                           : strcmp(p->qos, "BestEffort") == 0 ? &plan.besteffort
+                                                                               : NULL;
+        const struct cgplan_cgroup *chain[] = { &plan.kubepods, tier, &p->cg, &p->containers[0] };
+        size_t checked = 0, lacking = 0;
+        for (size_t i = 0; i < ELEMENTSOF(chain); i++) {
+                if (!chain[i])
+                        continue;
+                bool last = i == ELEMENTSOF(chain) - 1;
+                cr_assert_eq(cg_apply(mgr, chain[i]->fs, chain[i]->sd, &chain[i]->v2, &chain[i]->v1,
+                                      last ? pid : 0, NULL, &e),
+                             0, "apply '%s': %s", chain[i]->fs, qerr_msg(e));
+                cr_assert_eq(cgplan_check(mgr, chain[i], &checked, &lacking, &e), 0, "%s",
+                             qerr_msg(e));
+        }
+        pod_fs = p->cg.fs;
+        pod_sd = p->cg.sd;
+        ctr_fs = p->containers[0].fs;
+        ctr_sd = p->containers[0].sd;
         if (strcmp(cgtest_driver(), "systemd") == 0) {
                 _cleanup_free_ char *state = cgtest_unit_state(strrchr(ctr_sd, '/') + 1);
                 cr_assert_str_eq(state ? state : "(none)", "active", "scope unit");
         }
+}
+
+/* The file's string in the plan of the container. */
+static const char *planned(const char *name)
+{
+        const char *v = cg_values_get(&plan.pods[0].containers[0].v2, name);
+        cr_assert_not_null(v, "the plan has no '%s'", name);
+        return v;
 }
 
 static long allocate(struct job *j)
@@ -121,14 +154,17 @@ static long allocate(struct job *j)
 Test(cgroups_vm, memory_max_oom_kill)
 {
         need_v2();
-        struct cg_file files[] = { { "cpu.weight", "100" },
-                                   { "cpu.max", "max 100000" },
-                                   { "memory.max", "33554432" },
-                                   { "memory.oom.group", "1" } };
-        struct cg_values v = { files, ELEMENTSOF(files) };
         struct job j = { .fn = allocate, .arg = 256 };
         pid_t pid = job_start(&j);
-        apply_container(&v, pid);
+        apply_plan("apiVersion: v1\nkind: Pod\nmetadata: {name: oom}\nspec:\n  containers:\n"
+                   "  - name: hog\n    image: qoslet-test\n"
+                   "    resources: {requests: {cpu: 100m}, limits: {memory: 32Mi}}\n"
+                   /* without a limit, so that the pod has none: the container's is hit */
+                   "  - name: idle\n    image: qoslet-test\n",
+                   NULL, pid);
+        cr_assert_str_eq(planned("memory.max"), "33554432");
+        cr_assert_str_eq(planned("memory.oom.group"), "1");
+        cr_assert_null(cg_values_get(&plan.pods[0].cg.v2, "memory.max"));
         job_go(&j);
         int status = 0;
         cr_assert_eq(cgtest_wait(pid, 60000, &status), 0, "allocator still alive");
@@ -144,7 +180,7 @@ Test(cgroups_vm, memory_max_oom_kill)
                 cr_assert_eq(r, 0, "%s", qerr_msg(e));
                 cr_assert_geq(st.oom_kill, 1, "oom_kill %llu", (unsigned long long)st.oom_kill);
                 cr_assert_geq(st.oom, 1);
-                cr_assert_leq(st.memory_current, 33554432);
+                cr_assert_leq(st.memory_current, strtoull(planned("memory.max"), NULL, 10));
         }
         qerr_free(TAKE_PTR(e));
         struct cg_stats fin = { 0 };
@@ -177,13 +213,13 @@ static long fork_until_refused(struct job *j)
 Test(cgroups_vm, pids_max_stops_fork_loop)
 {
         need_v2();
-        struct cg_file files[] = { { "cpu.weight", "100" },
-                                   { "pids.max", "8" },
-                                   { "memory.oom.group", "1" } };
-        struct cg_values v = { files, ELEMENTSOF(files) };
         struct job j = { .fn = fork_until_refused };
         pid_t pid = job_start(&j);
-        apply_container(&v, pid);
+        /* The kubelet limits pids on the pod cgroup (--pod-pids-limit), not per container. */
+        apply_plan("apiVersion: v1\nkind: Pod\nmetadata: {name: forks}\nspec:\n  containers:\n"
+                   "  - name: loop\n    image: qoslet-test\n",
+                   "--pod-pids-limit 8", pid);
+        cr_assert_str_eq(cg_values_get(&plan.pods[0].cg.v2, "pids.max") ?: "(none)", "8");
         job_go(&j);
         long forked = -1;
         cr_assert_eq(read(j.done[0], &forked, sizeof(forked)), sizeof(forked));
@@ -212,11 +248,13 @@ static long spin(struct job *j)
 Test(cgroups_vm, cpu_max_throttles)
 {
         need_v2();
-        struct cg_file files[] = { { "cpu.weight", "100" }, { "cpu.max", "20000 100000" } };
-        struct cg_values v = { files, ELEMENTSOF(files) };
         struct job j = { .fn = spin };
         pid_t pid = job_start(&j);
-        apply_container(&v, pid);
+        apply_plan("apiVersion: v1\nkind: Pod\nmetadata: {name: spin}\nspec:\n  containers:\n"
+                   "  - name: spin\n    image: qoslet-test\n"
+                   "    resources: {limits: {cpu: 200m}}\n",
+                   NULL, pid);
+        cr_assert_str_eq(planned("cpu.max"), "20000 100000");
         job_go(&j);
         usleep(300 * 1000);
         struct cg_stats a, b;
@@ -227,10 +265,10 @@ Test(cgroups_vm, cpu_max_throttles)
         cr_assert_eq(cg_stats(mgr, ctr_fs, ctr_sd, &b, &e), 0, "%s", qerr_msg(e));
         unsigned long long wall = cgtest_now_us() - t0;
         double share = (double)(b.cpu_usage_ns - a.cpu_usage_ns) / 1000.0 / (double)wall;
-        cr_log_info("cpu.max 20000 100000: %.1f%% of one CPU over %.2f s, throttled %llu of "
+        cr_log_info("cpu.max %s: %.1f%% of one CPU over %.2f s, throttled %llu of "
                     "%llu periods",
-                    share * 100, wall / 1e6, (unsigned long long)(b.cpu_nr_throttled),
-                    (unsigned long long)b.cpu_nr_periods);
+                    planned("cpu.max"), share * 100, wall / 1e6,
+                    (unsigned long long)(b.cpu_nr_throttled), (unsigned long long)b.cpu_nr_periods);
         cr_assert_gt(b.cpu_nr_throttled, a.cpu_nr_throttled, "throttling grows");
         cr_assert(share > 0.05 && share < 0.45, "share %.3f", share);
         cr_assert_eq(cg_destroy(mgr, ctr_fs, ctr_sd, NULL, &e), 1, "%s", qerr_msg(e));

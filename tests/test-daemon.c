@@ -363,13 +363,15 @@ Test(daemon, lock_refuses_a_second_daemon)
         json_decref(wait_pods(8));
 }
 
-Test(daemon, needs_a_runtime)
+Test(daemon, unknown_runtime_is_refused)
 {
         _cleanup_free_ char *bin = test_program_path("qoslet"), *cmd = NULL, *out = NULL;
-        cr_assert_geq(asprintf(&cmd, "%s --root-dir %s --run-dir %s 2>&1", bin, fx.root, fx.run),
+        cr_assert_geq(asprintf(&cmd, "%s --runtime docker --root-dir %s --run-dir %s 2>&1", bin,
+                               fx.root, fx.run),
                       0);
         cr_expect_eq(test_run_capture(cmd, &out), 2);
-        cr_expect(strstr(out, "--runtime=none"), "%s", out);
+        cr_expect(strstr(out, "unknown runtime 'docker'"), "%s", out);
+        cr_expect(strstr(out, "use 'shim'"), "%s", out);
 }
 
 static void write_pod(const char *file, const char *name)

@@ -174,9 +174,9 @@ static const struct pod_runtime_ops fake_ops = {
         .free = fake_free,
 };
 
-static int fake_new(const struct pod_runtime_env *env, struct pod_runtime **ret, struct qerr **err)
+static int fake_new(const struct pod_runtime_env *env, struct node_runtime **ret, struct qerr **err)
 {
-        struct pod_runtime *rt = calloc(1, sizeof(*rt));
+        struct node_runtime *rt = calloc(1, sizeof(*rt));
         rt->ops = &fake_ops;
         fake.env = *env;
         *ret = rt;

@@ -5,8 +5,10 @@
 
 #include "basic/log.h"
 #include "config/config.h"
+#include "image/gc.h"
 #include "image/import.h"
 #include "image/manifest.h"
+#include "image/reference.h"
 #include "image/registry.h"
 #include "image/store.h"
 #include "qosctl.h"
@@ -19,14 +21,16 @@ struct image_args {
         const char *root_dir, *run_dir, *config, *auth_file, *ca_file;
         char **insecure; /* from flags, NULL-terminated */
         size_t n_insecure;
-        bool json, unpack;
+        bool json, unpack, prune;
         unsigned parallel;
 };
 
 static const char common_help[] =
         "      --root-dir DIR        qoslet's root dir (default " DEFAULT_ROOT_DIR ")\n"
         "      --run-dir DIR         qoslet's run dir (accepted; the store is used directly)\n"
-        "      --config FILE         config file (rootDir, insecureRegistries)\n";
+        "      --config FILE         config file (rootDir, insecureRegistries)\n"
+        "      --insecure-registry HOST  reach HOST[:PORT] over plain HTTP when pulling\n"
+        "                                (repeatable; adds to the config's list)\n";
 
 static int add_insecure(struct image_args *a, const char *host)
 {
@@ -42,7 +46,7 @@ static int add_insecure(struct image_args *a, const char *host)
 /* Returns the index of the first operand, or -1 (help printed: exit 0) or -2 (usage error). */
 static int parse_image_args(int argc, char **argv, struct image_args *a, void (*help)(void))
 {
-        enum { O_ROOT = 256, O_RUN, O_CONFIG, O_AUTH, O_CA, O_INSECURE, O_UNPACK, O_PAR };
+        enum { O_ROOT = 256, O_RUN, O_CONFIG, O_AUTH, O_CA, O_INSECURE, O_UNPACK, O_PAR, O_PRUNE };
         static const struct option opts[] = {
                 { "root-dir", required_argument, NULL, O_ROOT },
                 { "run-dir", required_argument, NULL, O_RUN },
@@ -52,6 +56,7 @@ static int parse_image_args(int argc, char **argv, struct image_args *a, void (*
                 { "insecure-registry", required_argument, NULL, O_INSECURE },
                 { "unpack", no_argument, NULL, O_UNPACK },
                 { "parallel", required_argument, NULL, O_PAR },
+                { "prune", no_argument, NULL, O_PRUNE },
                 { "output", required_argument, NULL, 'o' },
                 { "help", no_argument, NULL, 'h' },
                 {},
@@ -79,6 +84,9 @@ static int parse_image_args(int argc, char **argv, struct image_args *a, void (*
                         break;
                 case O_UNPACK:
                         a->unpack = true;
+                        break;
+                case O_PRUNE:
+                        a->prune = true;
                         break;
                 case O_PAR:
                         a->parallel = (unsigned)strtoul(optarg, NULL, 10);
@@ -194,8 +202,6 @@ static void pull_help(void)
 {
         printf("usage: qosctl pull [OPTIONS] IMAGE\n\n"
                "Pulls an image from its registry into the local store.\n\n"
-               "      --insecure-registry HOST  reach HOST[:PORT] over plain HTTP (repeatable;\n"
-               "                                adds to the config's insecureRegistries)\n"
                "      --auth-file FILE      docker-style config.json with credentials (default:\n"
                "                            $REGISTRY_AUTH_FILE, $DOCKER_CONFIG/config.json,\n"
                "                            ~/.docker/config.json)\n"
@@ -311,4 +317,101 @@ int verb_import(int argc, char **argv)
         STRV_FOREACH (r, refs)
                 printf("imported %s\n", *r);
         return 0;
+}
+
+static void rmi_help(void)
+{
+        printf("usage: qosctl rmi [OPTIONS] IMAGE...\n       qosctl rmi --prune [OPTIONS]\n\n"
+               "Removes images from the local store, then the blobs and unpacked layers no\n"
+               "image left and no pod uses. The content of an image a pod uses stays until\n"
+               "the pod is gone.\n\n"
+               "      --prune               remove every image no pod uses (as 'qosctl gc')\n%s",
+               common_help);
+}
+
+static void gc_help(void)
+{
+        printf("usage: qosctl gc [OPTIONS]\n\n"
+               "Removes the images no pod uses, then every blob and unpacked layer no image\n"
+               "left references, and leftovers of interrupted pulls.\n\n%s",
+               common_help);
+}
+
+static void print_gc(const struct image_gc_stats *st)
+{
+        printf("removed %u images, %u blobs (%.1f MB), %u unpacked layers\n", st->images, st->blobs,
+               (double)st->bytes / 1e6, st->layers);
+}
+
+/* The full references of the operands, each of which the store must hold. */
+static int rmi_refs(const struct image_store *s, char **argv, int n, char ***ret)
+{
+        _cleanup_strv_free_ char **v = calloc((size_t)n + 1, sizeof(char *));
+        if (!v)
+                return log_error("out of memory"), -1;
+        for (int i = 0; i < n; i++) {
+                _cleanup_image_ref_ struct image_ref *r = NULL;
+                struct image_desc d = { 0 };
+                _cleanup_qerr_ struct qerr *e = NULL;
+                if (image_ref_parse(argv[i], &r, &e) < 0 ||
+                    image_store_resolve(s, r->full, &d, &e) < 0) {
+                        log_error("%s", qerr_msg(e));
+                        return -1;
+                }
+                image_desc_done(&d);
+                if (!(v[i] = strdup(r->full)))
+                        return log_error("out of memory"), -1;
+        }
+        *ret = TAKE_PTR(v);
+        return 0;
+}
+
+static int run_gc(const struct image_args *a, char **argv, int n)
+{
+        _cleanup_(config_done) struct qoslet_config cfg;
+        config_init(&cfg);
+        _cleanup_image_store_ struct image_store *s = NULL;
+        if (open_store(a, &cfg, &s) < 0)
+                return 1;
+        _cleanup_strv_free_ char **refs = NULL;
+        if (n > 0 && rmi_refs(s, argv, n, &refs) < 0)
+                return 1;
+        struct image_gc_opts o = { .prune = a->prune, .remove = refs };
+        struct image_gc_stats st = { 0 };
+        _cleanup_qerr_ struct qerr *e = NULL;
+        if (image_store_gc(s, &o, &st, &e) < 0) {
+                log_error("%s", qerr_msg(e));
+                return 1;
+        }
+        print_gc(&st);
+        return 0;
+}
+
+int verb_rmi(int argc, char **argv)
+{
+        struct image_args a = { 0 };
+        int k = parse_image_args(argc, argv, &a, rmi_help);
+        free(a.insecure);
+        if (k < 0)
+                return k == -1 ? 0 : 2;
+        if ((argc - k == 0) == !a.prune) {
+                log_error("rmi takes image references or --prune");
+                return 2;
+        }
+        return run_gc(&a, argv + k, argc - k);
+}
+
+int verb_gc(int argc, char **argv)
+{
+        struct image_args a = { 0 };
+        int k = parse_image_args(argc, argv, &a, gc_help);
+        free(a.insecure);
+        if (k < 0)
+                return k == -1 ? 0 : 2;
+        if (argc - k != 0) {
+                log_error("gc takes no operands");
+                return 2;
+        }
+        a.prune = true;
+        return run_gc(&a, NULL, 0);
 }

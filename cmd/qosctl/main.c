@@ -15,6 +15,8 @@ static const struct {
         { "images", verb_images, "list the images in the local store" },
         { "pull", verb_pull, "pull an image from its registry into the local store" },
         { "import", verb_import, "import an OCI archive or docker save tarball" },
+        { "rmi", verb_rmi, "remove images from the local store" },
+        { "gc", verb_gc, "remove the images, blobs and layers no pod uses" },
 };
 
 static void usage(FILE *f)

@@ -29,6 +29,7 @@
 struct args {
         const char *config, *runtime, *address, *node_ip;
         const char *manifest_path, *manifest_url, *node_name, *root_dir, *run_dir;
+        const char *log_dir, *shim;
         const char *cgroup_driver, *cgroup_root, *pod_pids_limit;
         const char *system_reserved, *kube_reserved, *read_only_port;
         const char *file_check_frequency, *http_check_frequency;
@@ -48,7 +49,8 @@ static void help(void)
         printf("usage: qoslet [OPTIONS]\n\n"
                "The qoslet node daemon: watches pod manifests (a directory, a URL), keeps the\n"
                "pods they declare running, and serves their status.\n\n"
-               "  --runtime NAME               none: plan only, create nothing (a dry run)\n"
+               "  --runtime NAME               shim (default): run pods; none: plan only,\n"
+               "                               create nothing (a dry run)\n"
                "  --pod-manifest-path PATH     manifest directory or file (staticPodPath)\n"
                "  --manifest-url URL           manifest URL, polled (staticPodURL)\n"
                "  --manifest-url-header 'K: V' header for the URL, repeatable\n"
@@ -56,6 +58,8 @@ static void help(void)
                "  --node-ip IP                 status.hostIP (default: first non-loopback IPv4)\n"
                "  --root-dir DIR               state, images, volumes (default %s)\n"
                "  --run-dir DIR                socket, shim sockets (default %s)\n"
+               "  --log-dir DIR                container logs (default /var/log/pods)\n"
+               "  --shim PATH                  the qoslet-shim binary (default: next to qoslet)\n"
                "  --cgroup-driver D            cgroupfs (default) or systemd\n"
                "  --cgroup-root PATH           parent of the kubepods tree (default /)\n"
                "  --pod-pids-limit N           pids.max of every pod cgroup\n"
@@ -108,6 +112,8 @@ enum {
         ARG_HTTPFREQ,
         ARG_STRICT,
         ARG_CONFIG,
+        ARG_LOG,
+        ARG_SHIM,
 };
 
 static const struct option options[] = {
@@ -119,6 +125,8 @@ static const struct option options[] = {
         { "node-ip", required_argument, NULL, ARG_NODE_IP },
         { "root-dir", required_argument, NULL, ARG_ROOT },
         { "run-dir", required_argument, NULL, ARG_RUN },
+        { "log-dir", required_argument, NULL, ARG_LOG },
+        { "shim", required_argument, NULL, ARG_SHIM },
         { "cgroup-driver", required_argument, NULL, ARG_DRIVER },
         { "cgroup-root", required_argument, NULL, ARG_CGROOT },
         { "pod-pids-limit", required_argument, NULL, ARG_PIDS },
@@ -148,6 +156,8 @@ static const struct {
         { ARG_NODE_IP, offsetof(struct args, node_ip) },
         { ARG_ROOT, offsetof(struct args, root_dir) },
         { ARG_RUN, offsetof(struct args, run_dir) },
+        { ARG_LOG, offsetof(struct args, log_dir) },
+        { ARG_SHIM, offsetof(struct args, shim) },
         { ARG_DRIVER, offsetof(struct args, cgroup_driver) },
         { ARG_CGROOT, offsetof(struct args, cgroup_root) },
         { ARG_PIDS, offsetof(struct args, pod_pids_limit) },
@@ -207,7 +217,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 
 struct settings {
         char *runtime, *manifest_path, *manifest_url, *node_name, *node_ip;
-        char *root_dir, *run_dir, *address;
+        char *root_dir, *run_dir, *address, *log_dir, *shim;
         char **url_headers; /* borrowed from args or config */
         int64_t read_only_port, file_check_s, http_check_s;
         struct node_info info;
@@ -224,6 +234,8 @@ static void settings_done(struct settings *s)
         free(s->root_dir);
         free(s->run_dir);
         free(s->address);
+        free(s->log_dir);
+        free(s->shim);
         node_info_done(&s->info);
 }
 
@@ -345,7 +357,9 @@ static int setup_node_info(const struct args *a, const struct qoslet_config *cfg
 
 static int resolve(const struct args *a, const struct qoslet_config *cfg, struct settings *s)
 {
-        s->runtime = pick(a->runtime, NULL, NULL);
+        s->runtime = pick(a->runtime, NULL, "shim");
+        s->log_dir = pick(a->log_dir, NULL, "/var/log/pods");
+        s->shim = a->shim ? strdup(a->shim) : NULL;
         s->manifest_path = pick(a->manifest_path, cfg->static_pod_path, NULL);
         s->manifest_url = pick(a->manifest_url, cfg->static_pod_url, NULL);
         s->node_name = a->node_name || cfg->node_name ? pick(a->node_name, cfg->node_name, NULL)
@@ -356,7 +370,8 @@ static int resolve(const struct args *a, const struct qoslet_config *cfg, struct
         s->address = pick(a->address, NULL, "127.0.0.1");
         s->url_headers = a->url_headers ? a->url_headers : cfg->static_pod_url_headers;
         s->strict = a->strict;
-        if (!s->node_name || !s->node_ip || !s->root_dir || !s->run_dir || !s->address)
+        if (!s->node_name || !s->node_ip || !s->root_dir || !s->run_dir || !s->address ||
+            !s->log_dir || (a->shim && !s->shim))
                 return -ENOMEM;
         s->read_only_port = cfg->read_only_port >= 0 ? cfg->read_only_port : DEFAULT_READ_ONLY_PORT;
         if (a->read_only_port &&
@@ -370,28 +385,27 @@ static int resolve(const struct args *a, const struct qoslet_config *cfg, struct
         return setup_node_info(a, cfg, &s->info);
 }
 
-/* The runtimes this build has. The real one (cgroups, sandbox, shim) plugs in here. */
+/* The runtimes this build has: the real one, and the dry run. */
 static const struct {
         const char *name;
-        int (*create)(const struct pod_runtime_env *env, struct pod_runtime **ret,
+        int (*create)(const struct pod_runtime_env *env, struct node_runtime **ret,
                       struct qerr **err);
 } runtimes[] = {
+        { "shim", runtime_shim_new },
         { "none", runtime_none_new },
 };
 
 static int pick_runtime(const char *name, int (**ret)(const struct pod_runtime_env *,
-                                                      struct pod_runtime **, struct qerr **))
+                                                      struct node_runtime **, struct qerr **))
 {
         for (size_t i = 0; name && i < ELEMENTSOF(runtimes); i++)
                 if (strcmp(runtimes[i].name, name) == 0) {
                         *ret = runtimes[i].create;
                         return 0;
                 }
-        if (!name)
-                log_error("no runtime given: this build has only --runtime=none, the dry run "
-                          "that plans pods and creates nothing");
-        else
-                log_error("unknown runtime '%s': this build has only 'none' (a dry run)", name);
+        log_error("unknown runtime '%s': use 'shim' (runs pods) or 'none' (a dry run that plans "
+                  "pods and creates nothing)",
+                  name ? name : "");
         return -EINVAL;
 }
 
@@ -543,13 +557,15 @@ static int start_server(const struct settings *s, struct daemon_ctx *d)
 }
 
 static int start_node(const struct settings *s, struct daemon_ctx *d,
-                      int (*runtime_new)(const struct pod_runtime_env *, struct pod_runtime **,
+                      int (*runtime_new)(const struct pod_runtime_env *, struct node_runtime **,
                                          struct qerr **))
 {
         struct node_options o = {
                 .node_name = s->node_name,
                 .root_dir = s->root_dir,
                 .run_dir = s->run_dir,
+                .log_dir = s->log_dir,
+                .shim_path = s->shim,
                 .host_ip = s->node_ip,
                 .info = &s->info,
                 .manifest_path = s->manifest_path,
@@ -572,7 +588,7 @@ static int start_node(const struct settings *s, struct daemon_ctx *d,
 }
 
 static int run(const struct settings *s, int (*runtime_new)(const struct pod_runtime_env *,
-                                                            struct pod_runtime **, struct qerr **))
+                                                            struct node_runtime **, struct qerr **))
 {
         if (make_dirs(s) < 0)
                 return 1;
@@ -615,7 +631,7 @@ int qoslet_daemon(int argc, char **argv)
         _cleanup_(settings_done) struct settings s = { 0 };
         if (resolve(&a, &cfg, &s) < 0)
                 return 2;
-        int (*runtime_new)(const struct pod_runtime_env *, struct pod_runtime **, struct qerr **);
+        int (*runtime_new)(const struct pod_runtime_env *, struct node_runtime **, struct qerr **);
         if (pick_runtime(s.runtime, &runtime_new) < 0)
                 return 2;
         return run(&s, runtime_new);

@@ -11,11 +11,13 @@
 #include <unistd.h>
 
 #include "basic/log.h"
+#include "cgroups/cgroups.h"
 #include "config/config.h"
 #include "manifest/manifest.h"
 #include "ns/paths.h"
 #include "qos/plan.h"
 #include "qoslet.h"
+#include "runtime/podcg.h"
 #include "runtime/podrt.h"
 #include "runtime/shimclient.h"
 
@@ -28,7 +30,8 @@ struct run_args {
         const char *shim;
         bool strict;
         const char *manifest;
-        char **insecure_registries; /* from the config file */
+        char **insecure_registries; /* the flags', then the config file's */
+        size_t n_insecure;
 };
 
 struct watched {
@@ -54,12 +57,36 @@ static void run_help(void)
                "      --node-name N        node name (default: this host's name)\n"
                "      --config FILE        config file (KubeletConfiguration keys)\n"
                "      --strict             unknown manifest fields are errors\n"
-               "      --shim PATH          the qoslet-shim binary (default: next to qoslet)\n");
+               "      --shim PATH          the qoslet-shim binary (default: next to qoslet)\n"
+               "      --insecure-registry HOST  pull from HOST[:PORT] over plain HTTP\n"
+               "                           (repeatable; adds to the config's list)\n");
+}
+
+static int add_insecure(struct run_args *a, const char *host)
+{
+        char **v = realloc(a->insecure_registries, (a->n_insecure + 2) * sizeof(char *));
+        if (!v)
+                return -ENOMEM;
+        a->insecure_registries = v;
+        v[a->n_insecure++] = (char *)host;
+        v[a->n_insecure] = NULL;
+        return 0;
 }
 
 static int parse_run_args(int argc, char **argv, struct run_args *a)
 {
-        enum { O_ROOT = 256, O_RUN, O_LOG, O_DRIVER, O_CGROOT, O_NODE, O_CONFIG, O_STRICT, O_SHIM };
+        enum {
+                O_ROOT = 256,
+                O_RUN,
+                O_LOG,
+                O_DRIVER,
+                O_CGROOT,
+                O_NODE,
+                O_CONFIG,
+                O_STRICT,
+                O_SHIM,
+                O_INSECURE
+        };
         static const struct option opts[] = {
                 { "root-dir", required_argument, NULL, O_ROOT },
                 { "run-dir", required_argument, NULL, O_RUN },
@@ -70,6 +97,7 @@ static int parse_run_args(int argc, char **argv, struct run_args *a)
                 { "config", required_argument, NULL, O_CONFIG },
                 { "strict", no_argument, NULL, O_STRICT },
                 { "shim", required_argument, NULL, O_SHIM },
+                { "insecure-registry", required_argument, NULL, O_INSECURE },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -87,7 +115,10 @@ static int parse_run_args(int argc, char **argv, struct run_args *a)
                         a->strict = true;
                 else if (o == O_SHIM)
                         a->shim = optarg;
-                else if (o >= O_ROOT && o <= O_CONFIG)
+                else if (o == O_INSECURE) {
+                        if (add_insecure(a, optarg) < 0)
+                                return -ENOMEM;
+                } else if (o >= O_ROOT && o <= O_CONFIG)
                         *targets[o - O_ROOT] = optarg;
                 else
                         return -EINVAL;
@@ -155,22 +186,6 @@ static struct pod *load_pod(const struct run_args *a, const char *node_name, str
         struct pod *p = TAKE_PTR(pods.pods[0]);
         pod_list_done(&pods);
         return p;
-}
-
-struct plan_ops {
-        const struct pod_plan *plan;
-};
-
-static int plan_oom_score_adj(void *userdata, const struct pod *pod, const struct container *c,
-                              int *ret)
-{
-        const struct plan_ops *o = userdata;
-        for (size_t i = 0; i < o->plan->n_containers; i++)
-                if (strcmp(o->plan->containers[i].name, c->name) == 0) {
-                        *ret = o->plan->containers[i].oom_score_adj;
-                        return 0;
-                }
-        return -ENOENT;
 }
 
 static int watch_send(struct pod_runtime *pr, struct watched *w, struct qerr **err)
@@ -323,8 +338,8 @@ static int blocked_signals(void)
         return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
-static int plan_for(const struct pod *p, const struct run_args *a, struct pod_plan *ret,
-                    struct qerr **err)
+static int plan_for(const struct pod *p, const struct run_args *a, struct node_info *ret_node,
+                    struct pod_plan *ret, struct qerr **err)
 {
         struct node_info node;
         int r = node_info_from_host(&node, err);
@@ -339,22 +354,68 @@ static int plan_for(const struct pod *p, const struct run_args *a, struct pod_pl
                 node.cgroup_root = strdup(a->cgroup_root);
         }
         r = plan_pod(p, &node, ret, err);
-        node_info_done(&node);
+        if (r < 0) {
+                node_info_done(&node);
+                return r;
+        }
+        *ret_node = node;
+        return 0;
+}
+
+/* The tiers with the pod (n = 1) or without it (n = 0). */
+static int run_tiers(struct cg_manager *m, const struct pod_plan *plan, size_t n,
+                     const struct node_info *node, struct qerr **err)
+{
+        _cleanup_(tiers_plan_done) struct tiers_plan t = { 0 };
+        int r = plan_tiers(plan, n, node, &t, err);
+        if (r >= 0)
+                r = podcg_apply_tiers(m, &t, err);
+        return r;
+}
+
+static int start_in_cgroups(const struct pod *p, const struct pod_runtime_config *cfg,
+                            struct cg_manager *m, const struct pod_plan *plan,
+                            const struct node_info *node, struct pod_runtime **ret,
+                            struct qerr **err)
+{
+        int r = run_tiers(m, plan, 1, node, err);
+        if (r >= 0)
+                r = podcg_create_pod(m, plan, err);
+        if (r >= 0)
+                r = pod_runtime_start(p, cfg, ret, err);
+        if (r < 0)
+                (void)podcg_destroy_pod(m, plan->cgroupfs, plan->systemd, NULL);
+        return r;
+}
+
+/* After the pod: its cgroup goes (with anything left in it) and the tiers shrink back. */
+static int remove_cgroups(struct cg_manager *m, const struct pod_plan *plan,
+                          const struct node_info *node, struct qerr **err)
+{
+        int r = podcg_destroy_pod(m, plan->cgroupfs, plan->systemd, err);
+        if (r >= 0)
+                r = run_tiers(m, NULL, 0, node, err);
         return r;
 }
 
 static int run_pod(const struct pod *p, const struct run_args *a, struct qerr **err)
 {
         _cleanup_(pod_plan_done) struct pod_plan plan = { 0 };
-        int r = plan_for(p, a, &plan, err);
+        _cleanup_(node_info_done) struct node_info node = { 0 };
+        int r = plan_for(p, a, &node, &plan, err);
+        if (r < 0)
+                return r;
+        _cleanup_cg_manager_ struct cg_manager *m = NULL;
+        r = cg_manager_new(cgroup_driver_to_string(node.driver), node.cgroup_root, &m, err);
         if (r < 0)
                 return r;
         log_info("pod '%s' (uid %s): QoS class %s, pod cgroup %s", p->metadata.name,
-                 p->metadata.uid, qos_class_to_string(plan.qos), plan.cgroupfs);
-        log_notice("cgroups are not created yet: the pod runs in qoslet's own cgroup");
+                 p->metadata.uid, qos_class_to_string(plan.qos),
+                 node.driver == CGROUP_DRIVER_SYSTEMD ? plan.systemd : plan.cgroupfs);
         _cleanup_free_ char *shim = a->shim ? strdup(a->shim) : shim_default_path();
-        struct plan_ops po = { .plan = &plan };
-        struct pod_cgroup_ops ops = { .oom_score_adj = plan_oom_score_adj, .userdata = &po };
+        struct podcg_pod pp = { .m = m, .plan = &plan };
+        struct pod_cgroup_ops ops;
+        podcg_pod_ops(&pp, &ops);
         struct registry_opts ro = { .insecure_registries = a->insecure_registries };
         struct pod_runtime_config cfg = { .registry = &ro,
                                           .root_dir = a->root_dir,
@@ -366,7 +427,7 @@ static int run_pod(const struct pod *p, const struct run_args *a, struct qerr **
         struct pod_runtime *pr = NULL;
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        r = pod_runtime_start(p, &cfg, &pr, err);
+        r = start_in_cgroups(p, &cfg, m, &plan, &node, &pr, err);
         if (r < 0)
                 return r;
         clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -385,15 +446,22 @@ static int run_pod(const struct pod *p, const struct run_args *a, struct qerr **
         if (pod_runtime_stop(pr, -1, &e) < 0)
                 log_warning("stop pod '%s': %s", p->metadata.name, qerr_msg(e));
         r = pod_runtime_teardown(pr, err);
-        if (r < 0)
-                return r;
+        /* Even when teardown failed: nothing of the pod may stay running in its cgroup. */
+        int k = remove_cgroups(m, &plan, &node, r < 0 ? NULL : err);
+        if (r < 0 || k < 0)
+                return r < 0 ? r : k;
         log_info("pod '%s' removed", p->metadata.name);
         return status;
 }
 
+static void run_args_done(struct run_args *a)
+{
+        free(a->insecure_registries);
+}
+
 int qoslet_run(int argc, char **argv)
 {
-        struct run_args a = { 0 };
+        _cleanup_(run_args_done) struct run_args a = { 0 };
         if (parse_run_args(argc, argv, &a) < 0) {
                 fprintf(stderr, "usage: qoslet run [OPTIONS] POD.yaml (--help for options)\n");
                 return 2;
@@ -416,7 +484,9 @@ int qoslet_run(int argc, char **argv)
                 a.run_dir = conf.run_dir ? conf.run_dir : "/run/qoslet";
         if (!a.log_dir)
                 a.log_dir = "/var/log/pods";
-        a.insecure_registries = conf.insecure_registries;
+        STRV_FOREACH (h, conf.insecure_registries)
+                if (add_insecure(&a, *h) < 0)
+                        return log_error("out of memory"), 1;
         _cleanup_free_ char *node = a.node_name ? strdup(a.node_name) : default_node_name();
         _cleanup_close_ int lock = -1;
         if (take_lock(a.root_dir, &lock, &e) < 0)

@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "image/gc.h"
 #include "image/import.h"
 #include "image/manifest.h"
 #include "image/reference.h"
@@ -500,6 +501,9 @@ static int import_run(struct import_ctx *c, const char *ref, char ***refs, size_
 int image_import(const struct image_store *s, const char *path, const char *ref, char ***ret_refs,
                  struct qerr **err)
 {
+        _cleanup_close_ int lock = image_store_gc_lock(s, false, err);
+        if (lock < 0)
+                return lock;
         struct import_ctx c = { .store = s, .path = path };
         _cleanup_strv_free_ char **refs = NULL;
         size_t n = 0;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "basic/strbuf.h"
+#include "image/gc.h"
 #include "image/manifest.h"
 #include "image/reference.h"
 #include "image/unpack.h"
@@ -378,6 +379,9 @@ int image_store_load(const struct image_store *s, const char *ref,
 int image_store_unpack(const struct image_store *s, const char *ref, char ***ret_dirs,
                        size_t *ret_n, struct qerr **err)
 {
+        _cleanup_close_ int lock = image_store_gc_lock(s, false, err);
+        if (lock < 0)
+                return lock;
         _cleanup_image_manifest_ struct image_manifest *m = NULL;
         _cleanup_image_config_ struct image_config *c = NULL;
         int r = image_store_load(s, ref, &m, &c, err);

@@ -11,6 +11,7 @@
 #include "basic/log.h"
 #include "basic/strbuf.h"
 #include "image/digest.h"
+#include "image/gc.h"
 #include "image/manifest.h"
 #include "image/reference.h"
 #include "image/registry.h"
@@ -289,9 +290,15 @@ static int perform(const struct reg_client *c, const char *url, const char *acce
         r->h = NULL;
         if (r->write_err)
                 return pass_err(&r->write_err, err);
+        /* HTTPS to a plain-HTTP server fails in the TLS handshake ("wrong version number"). */
+        bool hint = cc == CURLE_SSL_CONNECT_ERROR && strncmp(url, "https://", 8) == 0;
         if (cc != CURLE_OK)
-                return qerr_set(err, curl_errno(cc), "GET '%s': %s", url,
-                                r->errbuf[0] ? r->errbuf : curl_easy_strerror(cc));
+                return qerr_set(err, curl_errno(cc), "GET '%s': %s%s", url,
+                                r->errbuf[0] ? r->errbuf : curl_easy_strerror(cc),
+                                hint ? " (a registry serving plain HTTP must be listed as an "
+                                       "insecure registry: --insecure-registry HOST[:PORT] or "
+                                       "insecureRegistries in the config)"
+                                     : "");
         *ret_status = status;
         return 0;
 }
@@ -825,6 +832,9 @@ int image_pull(const struct image_store *s, const char *ref, const struct regist
         int k = image_ref_parse(ref, &r, err);
         if (k < 0)
                 return qerr_wrap_r(k, err, IMAGE_PULL_REASON ": pull image '%s'", ref);
+        _cleanup_close_ int gc_lock = image_store_gc_lock(s, false, err);
+        if (gc_lock < 0)
+                return qerr_wrap_r(gc_lock, err, IMAGE_PULL_REASON ": pull image '%s'", ref);
         struct reg_client c = { 0 };
         struct image_desc top = { 0 };
         k = client_init(&c, s, r, o ? o : &none, err);

@@ -38,7 +38,7 @@ struct node {
         struct manifest_options mopts;
         struct dir_source *dir;
         struct url_source *url;
-        struct pod_runtime *rt;
+        struct node_runtime *rt;
         struct node_callbacks cb;
         sd_event_source *defer;
         struct npod **pods;
@@ -273,7 +273,7 @@ static bool ensure_plan(struct npod *p)
 
 static void start_pod(struct npod *p)
 {
-        struct pod_runtime *rt = p->node->rt;
+        struct node_runtime *rt = p->node->rt;
         _cleanup_qerr_ struct qerr *e = NULL;
         if (rt->ops->start_pod(rt->data, p->src->pod, &p->plan, &e) < 0) {
                 _cleanup_free_ char *m = NULL;
@@ -302,7 +302,7 @@ static int64_t grace_of(const struct npod *p)
 
 static void request_stop(struct npod *p)
 {
-        struct pod_runtime *rt = p->node->rt;
+        struct node_runtime *rt = p->node->rt;
         _cleanup_qerr_ struct qerr *e = NULL;
         if (rt->ops->stop_pod(rt->data, p->rec.uid, grace_of(p), &e) < 0) {
                 _cleanup_free_ char *m = NULL;
@@ -334,7 +334,7 @@ static unsigned restart_exited(struct npod *p, const struct runtime_pod_status *
 {
         unsigned restarted = 0;
         const struct pod_spec *spec = &p->src->pod->spec;
-        struct pod_runtime *rt = p->node->rt;
+        struct node_runtime *rt = p->node->rt;
         for (size_t i = 0; i < spec->n_init_containers + spec->n_containers; i++) {
                 bool is_init = i < spec->n_init_containers;
                 const struct container *c = is_init ? &spec->init_containers[i]
@@ -435,14 +435,35 @@ static bool sync_stopping(struct npod *p, int64_t now)
         return true;
 }
 
+static bool same_str(const char *a, const char *b)
+{
+        return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* Another pod of the same namespace and name still stopping: a changed manifest gives its pod
+ * a new UID, and the kubelet starts the new one only once the old one is gone, never both. */
+static bool predecessor_stopping(const struct npod *p)
+{
+        const struct node *n = p->node;
+        for (size_t i = 0; i < n->n_pods; i++) {
+                const struct npod *o = n->pods[i];
+                if (o != p && o->stopping && o->rec.name && p->rec.name &&
+                    strcmp(o->rec.name, p->rec.name) == 0 &&
+                    same_str(o->rec.namespace, p->rec.namespace))
+                        return true;
+        }
+        return false;
+}
+
 static void sync_pod(struct npod *p, int64_t now)
 {
         struct node *n = p->node;
         if (p->stopping) {
-                (void)sync_stopping(p, now);
+                if (!sync_stopping(p, now))
+                        node_schedule(n); /* a successor may be waiting for it */
                 return;
         }
-        if (ensure_plan(p) && !p->started)
+        if (ensure_plan(p) && !p->started && !predecessor_stopping(p))
                 start_pod(p);
         _cleanup_(runtime_pod_status_done) struct runtime_pod_status rs = { 0 };
         int r = p->started ? n->rt->ops->pod_status(n->rt->data, p->rec.uid, &rs, NULL) : -ENOENT;
@@ -519,11 +540,6 @@ static bool origin_keeps(const struct node *n, const struct npod *p)
         return false;
 }
 
-static bool same_str(const char *a, const char *b)
-{
-        return strcmp(a ? a : "", b ? b : "") == 0;
-}
-
 static void add_desired(struct node *n, struct source_pod *sp, int64_t now)
 {
         struct npod *p = find_pod(n, sp->pod->metadata.uid);
@@ -557,7 +573,7 @@ static void add_desired(struct node *n, struct source_pod *sp, int64_t now)
 
 static void update_tiers(struct node *n)
 {
-        struct pod_runtime *rt = n->rt;
+        struct node_runtime *rt = n->rt;
         if (!rt->ops->update_tiers)
                 return;
         _cleanup_free_ struct pod_plan *plans = calloc(n->n_pods + 1, sizeof(*plans));
@@ -789,6 +805,11 @@ int node_new(sd_event *event, const struct node_options *o, const struct node_ca
         struct pod_runtime_env env = { .event = event,
                                        .root_dir = o->root_dir,
                                        .run_dir = o->run_dir,
+                                       .log_dir = o->log_dir,
+                                       .shim_path = o->shim_path,
+                                       .host_ip = o->host_ip,
+                                       .info = o->info,
+                                       .manifest = &n->mopts,
                                        .pod_changed = on_pod_changed,
                                        .userdata = n };
         r = o->runtime_new(&env, &n->rt, err);
@@ -817,7 +838,7 @@ void node_free(struct node *n)
         free(n->pods);
         dir_source_free(n->dir);
         url_source_free(n->url);
-        pod_runtime_free(n->rt);
+        node_runtime_free(n->rt);
         sd_event_source_disable_unref(n->defer);
         strv_free(n->conflicts);
         free(n->published);

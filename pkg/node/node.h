@@ -20,6 +20,8 @@ struct node_options {
         const char *node_name;
         const char *root_dir;
         const char *run_dir; /* handed to the runtime (shim sockets, exit records) */
+        const char *log_dir; /* handed to the runtime: container logs; NULL: its default */
+        const char *shim_path; /* handed to the runtime; NULL: its default */
         const char *host_ip; /* status.hostIP; NULL: none */
         const struct node_info *info; /* for the plan; borrowed, must outlive the node */
         const char *manifest_path; /* NULL: no directory source */
@@ -30,7 +32,7 @@ struct node_options {
         bool strict;
         /* Creates the runtime (runtime_none_new, or the real one); the node passes the loop
          * and its pod_changed hook in env. */
-        int (*runtime_new)(const struct pod_runtime_env *env, struct pod_runtime **ret,
+        int (*runtime_new)(const struct pod_runtime_env *env, struct node_runtime **ret,
                            struct qerr **err);
 };
 

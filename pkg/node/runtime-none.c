@@ -87,9 +87,10 @@ static const struct pod_runtime_ops none_ops = {
         .free = none_free,
 };
 
-int runtime_none_new(const struct pod_runtime_env *env, struct pod_runtime **ret, struct qerr **err)
+int runtime_none_new(const struct pod_runtime_env *env, struct node_runtime **ret,
+                     struct qerr **err)
 {
-        struct pod_runtime *p = calloc(1, sizeof(*p));
+        struct node_runtime *p = calloc(1, sizeof(*p));
         struct runtime_none *rt = calloc(1, sizeof(*rt));
         if (!p || !rt) {
                 free(p);

@@ -41,7 +41,7 @@ const struct runtime_container *runtime_pod_status_find(const struct runtime_pod
         return NULL;
 }
 
-void pod_runtime_free(struct pod_runtime *rt)
+void node_runtime_free(struct node_runtime *rt)
 {
         if (!rt)
                 return;

@@ -7,6 +7,7 @@
 
 #include "api/pod.h"
 #include "basic/error.h"
+#include "manifest/manifest.h"
 #include "qos/plan.h"
 
 /* The interface between the node (reconcile loop, status, back-off) and whatever creates pods:
@@ -93,21 +94,32 @@ struct pod_runtime_ops {
 struct pod_runtime_env {
         sd_event *event;
         const char *root_dir, *run_dir;
+        const char *log_dir; /* container logs; NULL: /var/log/pods */
+        const char *shim_path; /* NULL: next to the running program */
+        const char *host_ip;
+        const struct node_info *info; /* cgroup root and driver, for the plan */
+        const struct manifest_options *manifest; /* to decode the manifests kept in state */
         /* Called from the event loop when something of the pod changed. */
         void (*pod_changed)(const char *uid, void *userdata);
         void *userdata;
 };
 
-struct pod_runtime {
+struct node_runtime {
         const struct pod_runtime_ops *ops;
         void *data;
 };
 
-void pod_runtime_free(struct pod_runtime *rt);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct pod_runtime *, pod_runtime_free)
+void node_runtime_free(struct node_runtime *rt);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct node_runtime *, node_runtime_free)
 
 /* The plan-only runtime (--runtime=none): creates nothing, records which pods were started
  * so that status reports them Pending with every container ContainerCreating (or
  * PodInitializing), and says so in the pod's status message. A dry run of the daemon. */
-int runtime_none_new(const struct pod_runtime_env *env, struct pod_runtime **ret,
+int runtime_none_new(const struct pod_runtime_env *env, struct node_runtime **ret,
+                     struct qerr **err);
+
+/* The real runtime (--runtime=shim): pod cgroups from the plan (runtime/podcg.h), the pod's
+ * sandbox and shim, its containers (runtime/podrt.h). Pods outlive the daemon: their shims
+ * keep running, and a new daemon adopts them from the run dir. */
+int runtime_shim_new(const struct pod_runtime_env *env, struct node_runtime **ret,
                      struct qerr **err);

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "basic/fileio.h"
+#include "image/gc.h"
 #include "image/reference.h"
 #include "image/rootfs.h"
 #include "ns/paths.h"
@@ -83,8 +84,10 @@ int ctr_image_prepare(const char *root_dir, const struct registry_opts *o,
                 return dir_image(c->image, ret, err);
         _cleanup_image_store_ struct image_store *s = NULL;
         _cleanup_free_ char *full = NULL;
+        _cleanup_close_ int gc_lock = -1;
         int r = image_store_open(root_dir, &s, err);
-        if (r >= 0)
+        /* Until the rootfs records its image, garbage collection would take the layers. */
+        if (r >= 0 && (r = gc_lock = image_store_gc_lock(s, false, err)) >= 0)
                 r = image_ensure(s, o, c, &full, err);
         if (r < 0)
                 return r;
@@ -100,6 +103,8 @@ int ctr_image_prepare(const char *root_dir, const struct registry_opts *o,
         if (!i.rootfs_dir)
                 return qerr_set(err, ENOMEM, "rootfs of '%s'", c->image);
         r = image_rootfs_create(layers, n, rootfs_dir, false, &kind, &i.rootfs, err);
+        if (r >= 0 && (r = image_usage_record(s, full, rootfs_dir, err)) < 0)
+                (void)image_rootfs_remove(rootfs_dir, NULL);
         if (r < 0) {
                 ctr_image_done(&i);
                 return qerr_wrap(err, "rootfs of '%s'", c->image);

@@ -96,6 +96,11 @@ static void pod_runtime_free(struct pod_runtime *pr)
         free(pr);
 }
 
+void pod_runtime_forget(struct pod_runtime *pr)
+{
+        pod_runtime_free(pr);
+}
+
 static int pod_dirs(struct pod_runtime *pr, struct qerr **err)
 {
         const struct pod *p = pr->pod;
@@ -641,6 +646,58 @@ int pod_runtime_start(const struct pod *pod, const struct pod_runtime_config *cf
         if (r < 0) {
                 (void)pod_runtime_teardown(pr, NULL);
                 return qerr_wrap(err, "pod '%s'", pod->metadata.name);
+        }
+        *ret = pr;
+        return 0;
+}
+
+/* Volume sources as prepare_volumes found them. A memory-backed emptyDir is already mounted:
+ * its directory is asked for without the medium, so that nothing is mounted over it. */
+static int adopt_volumes(struct pod_runtime *pr, struct qerr **err)
+{
+        const struct pod_spec *s = &pr->pod->spec;
+        pr->volume_names = calloc(s->n_volumes + 1, sizeof(char *));
+        pr->volume_sources = calloc(s->n_volumes + 1, sizeof(char *));
+        if (!pr->volume_names || !pr->volume_sources)
+                return qerr_set(err, ENOMEM, "volumes");
+        for (size_t i = 0; i < s->n_volumes; i++) {
+                struct volume v = s->volumes[i];
+                if (v.kind == VOLUME_EMPTY_DIR)
+                        v.medium = NULL;
+                int r = volume_prepare(&v, pr->pod_dir, &pr->volume_sources[i], err);
+                if (r < 0)
+                        return r;
+                pr->n_volumes = i + 1;
+                if (!(pr->volume_names[i] = strdup(v.name)))
+                        return qerr_set(err, ENOMEM, "volumes");
+        }
+        return 0;
+}
+
+int pod_runtime_adopt(const struct pod *pod, const struct pod_runtime_config *cfg, pid_t shim_pid,
+                      struct pod_runtime **ret, struct qerr **err)
+{
+        if (!pod->metadata.uid || !*pod->metadata.uid || !pod->metadata.name)
+                return qerr_set(err, EINVAL, "pod has no name or UID");
+        struct pod_runtime *pr = calloc(1, sizeof(*pr));
+        if (!pr || !(pr->uid = strdup(pod->metadata.uid))) {
+                free(pr);
+                return qerr_set(err, ENOMEM, "adopt pod");
+        }
+        pr->pod = pod;
+        pr->cfg = *cfg;
+        pr->shim_pid = shim_pid;
+        int r = pod_hostname_for(pr, err);
+        if (r >= 0)
+                r = pod_dirs(pr, err);
+        if (r >= 0 && !(pr->shm = pod->spec.host_ipc ? strdup("/dev/shm")
+                                                     : path_join(pr->run_pod_dir, "shm")))
+                r = qerr_set(err, ENOMEM, "pod shm");
+        if (r >= 0)
+                r = adopt_volumes(pr, err);
+        if (r < 0) {
+                pod_runtime_free(pr);
+                return qerr_wrap(err, "adopt pod '%s'", pod->metadata.name);
         }
         *ret = pr;
         return 0;

@@ -73,6 +73,15 @@ struct pod_runtime {
 int pod_runtime_start(const struct pod *pod, const struct pod_runtime_config *cfg,
                       struct pod_runtime **ret, struct qerr **err);
 
+/* The pod_runtime of a pod whose shim an earlier process started (a daemon restart): names
+ * and paths as pod_runtime_start made them, nothing created or mounted again. Used to restart,
+ * stop and tear down a pod it did not start. */
+int pod_runtime_adopt(const struct pod *pod, const struct pod_runtime_config *cfg, pid_t shim_pid,
+                      struct pod_runtime **ret, struct qerr **err);
+
+/* Frees pr and nothing else: the pod keeps running (a daemon that exits leaves its pods). */
+void pod_runtime_forget(struct pod_runtime *pr);
+
 /* Builds the shim's spec for one container (exposed for tests and for restarts): its image
  * (pulled by its imagePullPolicy) and a root filesystem of its own under
  * <pod_dir>/containers/<name>/<attempt>-rootfs, the process from the image config and the

@@ -54,8 +54,14 @@ int qrun_spawn(struct qrun *q, const char *manifest)
         if (p == 0) {
                 FILE *f = freopen(errp, "w", stderr);
                 (void)f;
-                execl(q->qoslet, "qoslet", "run", "--root-dir", q->root, "--run-dir", run,
-                      "--log-dir", logs, "--node-name", "node1", manifest, (char *)NULL);
+                const char *argv[32] = { "qoslet",      "run",  "--root-dir", q->root,
+                                         "--run-dir",   run,    "--log-dir",  logs,
+                                         "--node-name", "node1" };
+                size_t n = 10;
+                for (const char *const *a = q->args; a && *a && n < ELEMENTSOF(argv) - 2; a++)
+                        argv[n++] = *a;
+                argv[n] = manifest;
+                execv(q->qoslet, (char **)argv);
                 _exit(127);
         }
         return (int)p;
@@ -138,6 +144,12 @@ static void add_entry(struct test_tar_entry **l, size_t *n, struct test_tar_entr
 
 void qrun_busybox_image(struct qrun *q, const char *ref, const char *config_json)
 {
+        qrun_busybox_image_in(q->root, ref, config_json, NULL, 0);
+}
+
+void qrun_busybox_image_in(const char *root, const char *ref, const char *config_json,
+                           const struct test_layer *more, size_t n_more)
+{
         cr_assert_eq(access("/bin/busybox", X_OK), 0, "busybox-static is not installed");
         _cleanup_free_ char *shim = shim_default_path(), *probe = NULL;
         char *slash = strrchr(shim, '/');
@@ -182,9 +194,12 @@ void qrun_busybox_image(struct qrun *q, const char *ref, const char *config_json
         }
         pclose(list);
         _cleanup_image_store_ struct image_store *s = NULL;
-        cr_assert_eq(image_store_open(q->root, &s, NULL), 0);
-        struct test_layer layer = { e, n, 'g' };
-        cr_assert_eq(test_image_create(s, ref, &layer, 1, config_json, NULL), 0);
+        cr_assert_eq(image_store_open(root, &s, NULL), 0);
+        struct test_layer layers[8] = { { e, n, 'g' } };
+        cr_assert_lt(n_more, ELEMENTSOF(layers));
+        for (size_t i = 0; i < n_more; i++)
+                layers[i + 1] = more[i];
+        cr_assert_eq(test_image_create(s, ref, layers, n_more + 1, config_json, NULL), 0);
         for (size_t i = 0; i < n; i++)
                 if (e[i].type == TE_SYMLINK)
                         free((char *)e[i].path);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* `qoslet run` end to end from root tests: the built qoslet binary on a manifest, with its
  * root, run and log dirs in a test directory. */
@@ -9,6 +10,7 @@ struct qrun {
         char *dir; /* the test's directory */
         char *root; /* dir/root: qoslet's root dir, which holds the image store */
         char *qoslet;
+        const char *const *args; /* more `qoslet run` options (NULL-terminated, or NULL) */
 };
 
 /* Skips the test without root. */
@@ -41,6 +43,11 @@ bool qrun_mounts_left(struct qrun *q);
  * /bin/sec-probe, /etc/passwd and /etc/group with root and "app" (1234:5678), and the image
  * config config_json ({"Entrypoint": [...], ...} or NULL). */
 void qrun_busybox_image(struct qrun *q, const char *ref, const char *config_json);
+/* The same into the store under root, with more layers on top (test_layer of
+ * image-helpers.h). */
+struct test_layer;
+void qrun_busybox_image_in(const char *root, const char *ref, const char *config_json,
+                           const struct test_layer *more, size_t n_more);
 
 /* The value of a "Name:\t..." line of /proc/self/status text, up to the line's end. */
 char *qrun_status_field(const char *text, const char *name);
