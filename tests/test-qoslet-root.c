@@ -358,7 +358,8 @@ Test(qoslet_root, pod_runs_in_its_planned_cgroups, .timeout = 90)
         size_t checked = check_files(cm, plan.cgroupfs, plan.systemd, v2 ? &plan.v2 : &plan.v1);
         cr_expect_geq(checked, 3, "cpu shares, quota and memory limit at least");
         const struct container_plan *cp = &plan.containers[0];
-        checked = check_files(cm, ctr, cgtest_systemd(ctr), v2 ? &cp->v2 : &cp->v1);
+        _cleanup_free_ char *ctr_systemd = cgtest_systemd(ctr);
+        checked = check_files(cm, ctr, ctr_systemd, v2 ? &cp->v2 : &cp->v1);
         cr_expect_geq(checked, 3, "container cpu, quota and memory limit at least");
         char p[64];
         snprintf(p, sizeof(p), "/proc/%d/oom_score_adj", (int)pid);
