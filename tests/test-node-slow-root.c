@@ -130,9 +130,10 @@ Test(node_slow_root, crash_loop_back_off)
         cr_assert(t[0] > 0 && t[1] > 0 && t[2] > 0 && t[3] > 0 && t[4] > 0,
                   "runs %.1f %.1f %.1f %.1f %.1f", t[0], t[1], t[2], t[3], t[4]);
         cr_expect_lt(t[1] - t[0], 4.0, "first restart at once: %.1f s", t[1] - t[0]);
-        cr_expect(t[2] - t[1] >= 9.5 && t[2] - t[1] < 15.0, "then 10 s: %.1f s", t[2] - t[1]);
-        cr_expect(t[3] - t[2] >= 19.5 && t[3] - t[2] < 26.0, "then 20 s: %.1f s", t[3] - t[2]);
-        cr_expect(t[4] - t[3] >= 39.5 && t[4] - t[3] < 47.0, "then 40 s: %.1f s", t[4] - t[3]);
+        /* upper bounds leave room for a start's own time on a loaded or sanitized build */
+        cr_expect(t[2] - t[1] >= 9.5 && t[2] - t[1] < 20.0, "then 10 s: %.1f s", t[2] - t[1]);
+        cr_expect(t[3] - t[2] >= 19.5 && t[3] - t[2] < 32.0, "then 20 s: %.1f s", t[3] - t[2]);
+        cr_expect(t[4] - t[3] >= 39.5 && t[4] - t[3] < 55.0, "then 40 s: %.1f s", t[4] - t[3]);
         _cleanup_free_ char *rc = nt_pods_jq(".items[0].status.containerStatuses[0].restartCount");
         cr_expect(rc && atoi(rc) >= 4, "restartCount %s", rc);
         _cleanup_free_ char *rm = NULL;
