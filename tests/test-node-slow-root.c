@@ -158,7 +158,7 @@ static void push_busybox(const struct test_registry *reg, const char *dest)
  * refused (ErrImagePull in /pods), with it the pod runs. Here rather than in node_root: it
  * depends on no cgroup version, and a registry and skopeo under emulation would only slow
  * the VM suites. */
-Test(node_root, insecure_registry_flag_reaches_pulls)
+Test(node_slow_root, insecure_registry_flag_reaches_pulls)
 {
         if (!test_have_program("docker-registry") || !test_have_program("skopeo"))
                 cr_skip_test("docker-registry or skopeo missing (hack/install-deps.sh)");
