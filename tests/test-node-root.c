@@ -197,3 +197,30 @@ Test(node_root, empty_file_then_filled)
         cr_expect_str_eq(all, "g-node1=Running");
         cr_expect_eq(nt_count_lines("pgrep -x -f 'sleep 7501'"), 1, "one process");
 }
+
+static int count_in_log(const char *needle)
+{
+        _cleanup_free_ char *p = path_join(nt.dir, "qoslet.err"), *log = test_read_file(p);
+        int n = 0;
+        for (const char *s = log; s && (s = strstr(s, needle)); s++)
+                n++;
+        return n;
+}
+
+/* (h) a pod that kept running while the daemon was down is adopted, and the log says so */
+Test(node_root, restart_adopts_the_running_pod)
+{
+        nt_start_daemon(NULL);
+        nt_write_pod("h.yaml", "h", "exec sleep 7601", NULL);
+        cr_assert(nt_wait_jq(phases, "h-node1=Running", 60), "pod not Running");
+        pid_t before = nt_find_process("sleep", "7601");
+        cr_assert_gt(before, 0);
+        nt_stop_daemon(SIGTERM);
+        nt_start_daemon(NULL);
+        cr_expect(nt_wait_jq(phases, "h-node1=Running", 60), "pod not Running after restart");
+        cr_expect_eq(nt_find_process("sleep", "7601"), before, "the same process runs on");
+        for (int i = 0; i < 50 && count_in_log("adopted by runtime 'shim'") == 0; i++)
+                usleep(100000);
+        cr_expect_eq(count_in_log("adopted by runtime 'shim'"), 1);
+        cr_expect_eq(count_in_log("started by runtime 'shim'"), 1, "started once, by the first");
+}
