@@ -148,7 +148,10 @@ static int http(bool tcp, const char *method, const char *path, struct http_repl
         if (!tcp)
                 curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, fx.sock);
         curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+        if (strcmp(method, "HEAD") == 0)
+                curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        else
+                curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
         curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &sb);
@@ -519,4 +522,164 @@ Test(daemon, manifest_url_source)
         _cleanup_free_ char *log = NULL;
         cr_assert_eq(read_full_file(reqlog, 1 << 20, &log, NULL, NULL), 0);
         cr_expect(strstr(log, "X-Node: node1"), "%s", log);
+}
+
+/* The lines of tests/bad-manifests/EXPECTED.tsv: file name and a part of its first error. */
+struct bad_file {
+        char *name, *reason;
+};
+
+static size_t load_bad_files(struct bad_file **ret)
+{
+        _cleanup_free_ char *buf = NULL;
+        cr_assert_eq(read_full_file("tests/bad-manifests/EXPECTED.tsv", 1 << 20, &buf, NULL, NULL),
+                     0);
+        struct bad_file *v = NULL;
+        size_t n = 0;
+        for (char *save = NULL, *l = strtok_r(buf, "\n", &save); l;
+             l = strtok_r(NULL, "\n", &save)) {
+                char *tab = strchr(l, '\t'), *last = strrchr(l, '\t');
+                if (l[0] == '#' || !tab)
+                        continue;
+                v = realloc(v, (n + 1) * sizeof(*v));
+                cr_assert_not_null(v);
+                v[n].name = strndup(l, (size_t)(tab - l));
+                v[n].reason = strdup(last + 1);
+                n++;
+        }
+        *ret = v;
+        return n;
+}
+
+static char *tree_listing(const char *dir)
+{
+        _cleanup_free_ char *cmd = NULL;
+        char *out = NULL;
+        cr_assert_geq(asprintf(&cmd, "cd '%s' && find . | sort", dir), 0);
+        cr_assert_eq(test_run_capture(cmd, &out), 0);
+        return out;
+}
+
+/* Waits until the log names every bad file with its reason; fails after 60 s (the sanitizer
+ * build on a busy machine is slow). */
+static void wait_for_reasons(const struct bad_file *bad, size_t n)
+{
+        uint64_t end = now_usec() + 60000 * MSEC;
+        for (;;) {
+                _cleanup_free_ char *log = NULL;
+                (void)read_full_file(fx.log, 16 << 20, &log, NULL, NULL);
+                size_t missing = n;
+                for (size_t i = 0; log && i < n; i++) {
+                        char want[256];
+                        snprintf(want, sizeof(want), "%s/%s:", fx.manifests, bad[i].name);
+                        const char *at = strstr(log, want);
+                        const char *eol = at ? strchr(at, '\n') : NULL;
+                        _cleanup_free_ char *line = at ? strndup(at, eol ? (size_t)(eol - at)
+                                                                         : strlen(at))
+                                                       : NULL;
+                        if (line && strstr(line, bad[i].reason) &&
+                            strstr(line, "(ManifestInvalid)"))
+                                missing--;
+                        else if (now_usec() > end)
+                                cr_expect_fail("'%s' not logged with '%s': %s", bad[i].name,
+                                               bad[i].reason, line ? line : "no line");
+                }
+                if (missing == 0)
+                        return;
+                cr_assert(now_usec() <= end, "%zu of %zu bad files not logged as expected", missing,
+                          n);
+                usleep(100000);
+        }
+}
+
+Test(daemon, bad_manifests_leave_the_good_pod_alone)
+{
+        char cmd[512];
+        snprintf(cmd, sizeof(cmd), "rm -f '%s'/*.yaml", fx.manifests);
+        sh(cmd);
+        write_pod("good.yaml", "good");
+        /* EXPECTED.tsv's messages are those for node "n1". */
+        char *args[] = { (char *)"--node-name", (char *)"n1", (char *)"--pod-manifest-path",
+                         fx.manifests, NULL };
+        start_daemon(args);
+        json_t *before = wait_pods(1);
+        _cleanup_free_ char *tree_before = tree_listing(fx.root);
+        struct bad_file *bad = NULL;
+        size_t n = load_bad_files(&bad);
+        cr_assert_geq(n, 60);
+        /* Staged beside the directory, then moved in: each arrives whole. */
+        snprintf(cmd, sizeof(cmd),
+                 "mkdir '%s/staging' && cp tests/bad-manifests/* '%s/staging/' && "
+                 "rm '%s/staging/EXPECTED.tsv' && mv '%s/staging/'* '%s/'",
+                 fx.dir, fx.dir, fx.dir, fx.dir, fx.manifests);
+        sh(cmd);
+        wait_for_reasons(bad, n);
+
+        cr_assert_eq(waitpid(fx.daemon, NULL, WNOHANG), 0, "the daemon died");
+        json_t *after = get_pods(true);
+        json_t *a = json_array_get(json_object_get(after, "items"), 0);
+        json_t *b = json_array_get(json_object_get(before, "items"), 0);
+        cr_assert_eq(json_array_size(json_object_get(after, "items")), 1);
+        cr_expect(json_equal(json_object_get(a, "metadata"), json_object_get(b, "metadata")),
+                  "the good pod's metadata changed");
+        cr_expect(json_equal(json_object_get(a, "spec"), json_object_get(b, "spec")),
+                  "the good pod's spec changed");
+        cr_expect(json_equal(json_object_get(a, "status"), json_object_get(b, "status")),
+                  "the good pod's status changed");
+        _cleanup_free_ char *tree_after = tree_listing(fx.root);
+        cr_expect_str_eq(tree_after, tree_before, "files appeared under the root dir");
+        /* The state is the daemon's alone: no file or directory open to group or others. */
+        _cleanup_free_ char *find = NULL, *open_to_others = NULL;
+        cr_assert_geq(asprintf(&find, "find '%s' -perm /077", fx.root), 0);
+        cr_assert_eq(test_run_capture(find, &open_to_others), 0);
+        cr_expect_str_eq(open_to_others, "", "state open to others: %s", open_to_others);
+        json_decref(before);
+        json_decref(after);
+
+        int st = 0;
+        stop_daemon(&st);
+        cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "SIGTERM: status %#x", st);
+        for (size_t i = 0; i < n; i++) {
+                free(bad[i].name);
+                free(bad[i].reason);
+        }
+        free(bad);
+}
+
+/* The listening address of a TCP port from /proc/net/tcp (IPv4), as "0100007F", or NULL. */
+static char *listen_address(int port)
+{
+        _cleanup_free_ char *text = NULL;
+        cr_assert_eq(read_full_file("/proc/net/tcp", 16 << 20, &text, NULL, NULL), 0);
+        for (char *save = NULL, *l = strtok_r(text, "\n", &save); l;
+             l = strtok_r(NULL, "\n", &save)) {
+                char addr[16];
+                unsigned p, state;
+                if (sscanf(l, " %*d: %8[0-9A-F]:%X %*[0-9A-F]:%*X %X", addr, &p, &state) == 3 &&
+                    (int)p == port && state == 0x0A)
+                        return strdup(addr);
+        }
+        return NULL;
+}
+
+Test(daemon, http_is_read_only_and_on_loopback)
+{
+        start_default();
+        json_decref(wait_pods(8));
+        _cleanup_free_ char *addr = listen_address(fx.port);
+        cr_assert_not_null(addr, "nothing listens on port %d", fx.port);
+        cr_expect_str_eq(addr, "0100007F", "the read-only port listens on %s, not 127.0.0.1", addr);
+        static const char *const refused[] = { "POST", "PUT", "DELETE", "PATCH", "OPTIONS" };
+        struct http_reply r;
+        for (int k = 0; k < 2; k++) {
+                cr_assert_eq(http(k, "HEAD", "/pods", &r), 0);
+                cr_expect_eq(r.status, 200, "HEAD answered %ld", r.status);
+                cr_expect_str_eq(r.body, "", "HEAD has no body");
+                free(r.body);
+                for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
+                        cr_assert_eq(http(k, refused[i], "/healthz", &r), 0);
+                        cr_expect_eq(r.status, 405, "%s answered %ld", refused[i], r.status);
+                        free(r.body);
+                }
+        }
 }

@@ -574,6 +574,12 @@ static const struct evil_case evil_layers[] = {
           2,
           "through symlink" },
         { "whiteout dotdot", { { .type = TE_FILE, .path = "a/.wh..." } }, 1, "whiteout" },
+        /* Found by hack/fuzz/fuzz-unpack.c: an empty link name reached symlinkat() as NULL. */
+        { "symlink without target", { { .type = TE_SYMLINK, .path = "alias" } }, 1, "no target" },
+        { "symlink to empty",
+          { { .type = TE_SYMLINK, .path = "alias", .data = "" } },
+          1,
+          "no target" },
 };
 
 Test(image_unpack, refuses_escapes, .init = unpack_setup, .fini = unpack_teardown)

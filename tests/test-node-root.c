@@ -29,13 +29,21 @@ Test(node_root, pod_lifecycle_replace_and_delete)
         _cleanup_free_ char *cgpath = nt_pods_jq(
                 ".items[0].metadata.annotations[\"qoslet/cgroup-path\"]");
         cr_assert_not_null(cgpath);
-        char want[256];
+        _cleanup_free_ char *uid = nt_pods_jq(".items[0].metadata.uid");
+        cr_assert_not_null(uid);
+        bool sd = strcmp(cgtest_driver(), "systemd") == 0;
+        char want[512];
         snprintf(want, sizeof(want), "/proc/%d/cgroup", (int)p1);
         _cleanup_free_ char *cgf = test_read_file(want);
-        /* v1: the memory hierarchy; v2: the one line "0::" */
-        snprintf(want, sizeof(want), "%s%s/c\n",
-                 test_cgroup_unified() ? "0::" : ":memory:", cgpath);
-        cr_expect(cgf && strstr(cgf, want), "container in its cgroup: %s", cgf);
+        /* v1: the memory hierarchy; v2: the one line "0::". Under systemd the container has
+         * a scope of its own in the pod slice. */
+        if (sd)
+                snprintf(want, sizeof(want), "%s%s/qoslet-%s-c.scope\n",
+                         test_cgroup_unified() ? "0::" : ":memory:", cgpath, uid);
+        else
+                snprintf(want, sizeof(want), "%s%s/c\n",
+                         test_cgroup_unified() ? "0::" : ":memory:", cgpath);
+        cr_expect(cgf && strstr(cgf, want), "container in its cgroup: %s, want %s", cgf, want);
         cr_expect_gt(nt_pod_cgroups(), 0, "the pod's cgroups are found");
 
         /* (d) the UID, class and cgroup path of `qosctl plan` */
@@ -50,8 +58,10 @@ Test(node_root, pod_lifecycle_replace_and_delete)
                   plan, got);
         _cleanup_free_ char *qos = nt_pods_jq(".items[0].status.qosClass");
         cr_expect_str_eq(qos, "Burstable");
-        _cleanup_free_ char *uid_in_path = NULL;
-        cr_assert(asprintf(&uid_in_path, "%s/kubepods/burstable/pod%s", nt.cgroot, got) > 0);
+        /* the path in the driver's form, as the kubelet reports it */
+        _cleanup_free_ char *uid_in_path = NULL, *fs_path = NULL;
+        cr_assert(asprintf(&fs_path, "%s/kubepods/burstable/pod%s", nt.cgroot, got) > 0);
+        uid_in_path = sd ? cgtest_systemd(fs_path) : TAKE_PTR(fs_path);
         cr_expect_str_eq(cgpath, uid_in_path);
 
         /* a changed image field: the old pod goes, then the new one comes, never both */
@@ -186,4 +196,31 @@ Test(node_root, empty_file_then_filled)
         _cleanup_free_ char *all = nt_pods_jq(phases);
         cr_expect_str_eq(all, "g-node1=Running");
         cr_expect_eq(nt_count_lines("pgrep -x -f 'sleep 7501'"), 1, "one process");
+}
+
+static int count_in_log(const char *needle)
+{
+        _cleanup_free_ char *p = path_join(nt.dir, "qoslet.err"), *log = test_read_file(p);
+        int n = 0;
+        for (const char *s = log; s && (s = strstr(s, needle)); s++)
+                n++;
+        return n;
+}
+
+/* (h) a pod that kept running while the daemon was down is adopted, and the log says so */
+Test(node_root, restart_adopts_the_running_pod)
+{
+        nt_start_daemon(NULL);
+        nt_write_pod("h.yaml", "h", "exec sleep 7601", NULL);
+        cr_assert(nt_wait_jq(phases, "h-node1=Running", 60), "pod not Running");
+        pid_t before = nt_find_process("sleep", "7601");
+        cr_assert_gt(before, 0);
+        nt_stop_daemon(SIGTERM);
+        nt_start_daemon(NULL);
+        cr_expect(nt_wait_jq(phases, "h-node1=Running", 60), "pod not Running after restart");
+        cr_expect_eq(nt_find_process("sleep", "7601"), before, "the same process runs on");
+        for (int i = 0; i < 50 && count_in_log("adopted by runtime 'shim'") == 0; i++)
+                usleep(100000);
+        cr_expect_eq(count_in_log("adopted by runtime 'shim'"), 1);
+        cr_expect_eq(count_in_log("started by runtime 'shim'"), 1, "started once, by the first");
 }

@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include "basic/fileio.h"
+#include "helpers/image-helpers.h"
 #include "helpers/nodetest.h"
 #include "helpers/paths.h"
+#include "helpers/qoslet-run.h"
 #include "ns/paths.h"
 
 /* The slow tests of the daemon with the real runtime: they wait for back-off windows and
@@ -130,9 +132,10 @@ Test(node_slow_root, crash_loop_back_off)
         cr_assert(t[0] > 0 && t[1] > 0 && t[2] > 0 && t[3] > 0 && t[4] > 0,
                   "runs %.1f %.1f %.1f %.1f %.1f", t[0], t[1], t[2], t[3], t[4]);
         cr_expect_lt(t[1] - t[0], 4.0, "first restart at once: %.1f s", t[1] - t[0]);
-        cr_expect(t[2] - t[1] >= 9.5 && t[2] - t[1] < 15.0, "then 10 s: %.1f s", t[2] - t[1]);
-        cr_expect(t[3] - t[2] >= 19.5 && t[3] - t[2] < 26.0, "then 20 s: %.1f s", t[3] - t[2]);
-        cr_expect(t[4] - t[3] >= 39.5 && t[4] - t[3] < 47.0, "then 40 s: %.1f s", t[4] - t[3]);
+        /* upper bounds leave room for a start's own time on a loaded or sanitized build */
+        cr_expect(t[2] - t[1] >= 9.5 && t[2] - t[1] < 20.0, "then 10 s: %.1f s", t[2] - t[1]);
+        cr_expect(t[3] - t[2] >= 19.5 && t[3] - t[2] < 32.0, "then 20 s: %.1f s", t[3] - t[2]);
+        cr_expect(t[4] - t[3] >= 39.5 && t[4] - t[3] < 55.0, "then 40 s: %.1f s", t[4] - t[3]);
         _cleanup_free_ char *rc = nt_pods_jq(".items[0].status.containerStatuses[0].restartCount");
         cr_expect(rc && atoi(rc) >= 4, "restartCount %s", rc);
         _cleanup_free_ char *rm = NULL;
@@ -140,4 +143,56 @@ Test(node_slow_root, crash_loop_back_off)
         cr_assert_eq(system(rm), 0);
         cr_expect(nt_wait_jq(".items | length", "0", 30));
         nt_expect_nothing_left();
+}
+
+static void push_busybox(const struct test_registry *reg, const char *dest)
+{
+        _cleanup_free_ char *src = path_join(nt.dir, "src");
+        qrun_busybox_image_in(src, "local/bb:1", NULL, NULL, 0);
+        cr_assert_eq(test_sh("skopeo copy -q --dest-tls-verify=false oci:%s/images:local/bb:1 "
+                             "docker://%s/%s",
+                             src, reg->addr, dest),
+                     0, "push to the registry failed");
+}
+
+/* --insecure-registry reaches the runtime's pulls: without it the plain HTTP registry is
+ * refused (ErrImagePull in /pods), with it the pod runs. Here rather than in node_root: it
+ * depends on no cgroup version, and a registry and skopeo under emulation would only slow
+ * the VM suites. */
+Test(node_slow_root, insecure_registry_flag_reaches_pulls)
+{
+        if (!test_have_program("docker-registry") || !test_have_program("skopeo"))
+                cr_skip_test("docker-registry or skopeo missing (hack/install-deps.sh)");
+        struct test_registry reg = { 0 };
+        cr_assert_eq(test_registry_start(&reg, NULL), 0, "registry did not start");
+        push_busybox(&reg, "qoslet/bb:1.35");
+        _cleanup_free_ char *text = NULL, *p = NULL;
+        cr_assert(asprintf(&text,
+                           "apiVersion: v1\nkind: Pod\nmetadata: {name: i}\nspec:\n"
+                           "  terminationGracePeriodSeconds: 3\n  containers:\n"
+                           "  - name: c\n    image: %s/qoslet/bb:1.35\n"
+                           "    command: [sh, -c, 'exec sleep 7701']\n",
+                           reg.addr) > 0);
+        cr_assert(asprintf(&p, "%s/m/i.yaml", nt.dir) > 0);
+
+        nt_start_daemon(NULL);
+        cr_assert_eq(write_file_atomic(p, text, strlen(text), 0644, NULL), 0);
+        const char *reason = ".items[0].status.containerStatuses[0].state.waiting.reason";
+        bool refused = nt_wait_jq(reason, "ErrImagePull", 60);
+        _cleanup_free_ char *got = refused ? NULL : nt_pods_jq(".items[0].status");
+        cr_expect(refused, "no ErrImagePull without the flag: %s", got);
+        _cleanup_free_ char *msg = nt_pods_jq(
+                ".items[0].status.containerStatuses[0].state.waiting.message");
+        cr_expect(msg && strstr(msg, "insecure registry"), "%s", msg);
+        cr_expect_eq(nt_find_process("sleep", "7701"), 0);
+        nt_stop_daemon(SIGTERM);
+
+        const char *extra[] = { "--insecure-registry", reg.addr, NULL };
+        nt_start_daemon(extra);
+        cr_expect(nt_wait_jq(".items[0].status.phase", "Running", 60),
+                  "pod not Running with the flag");
+        cr_expect_gt(nt_find_process("sleep", "7701"), 0);
+        cr_assert_eq(unlink(p), 0);
+        cr_expect(nt_wait_jq(".items | length", "0", 60));
+        test_registry_stop(&reg);
 }

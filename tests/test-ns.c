@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "basic/fileio.h"
 #include "ns/etcfiles.h"
@@ -151,4 +153,89 @@ Test(ns, path_join_slashes)
         _cleanup_free_ char *b = path_join("/", "etc");
         cr_assert_str_eq(a, "/a/b");
         cr_assert_str_eq(b, "/etc");
+}
+
+/* A volume beside a directory it must not reach: dir/vol and dir/outside. */
+struct beneath_fx {
+        char dir[64];
+        char *vol, *outside;
+};
+
+static void beneath_setup(struct beneath_fx *f)
+{
+        snprintf(f->dir, sizeof(f->dir), "/tmp/qoslet-test-beneath-XXXXXX");
+        cr_assert_not_null(mkdtemp(f->dir));
+        f->vol = path_join(f->dir, "vol");
+        f->outside = path_join(f->dir, "outside");
+        cr_assert_eq(mkdir(f->vol, 0755), 0);
+        cr_assert_eq(mkdir(f->outside, 0755), 0);
+}
+
+static void beneath_done(struct beneath_fx *f)
+{
+        cr_assert_eq(rm_rf(f->dir, NULL), 0);
+        free(f->vol);
+        free(f->outside);
+}
+
+static void plant_symlink(const struct beneath_fx *f, const char *name, const char *target)
+{
+        _cleanup_free_ char *p = path_join(f->vol, name);
+        cr_assert_eq(symlink(target, p), 0, "symlink '%s': %m", p);
+}
+
+Test(ns, resolve_beneath_creates_and_resolves)
+{
+        struct beneath_fx f;
+        beneath_setup(&f);
+        _cleanup_free_ char *got = NULL, *want = NULL, *via = NULL;
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(path_resolve_beneath(f.vol, "a/./b//c", true, &got, &e), 0, "%s", qerr_msg(e));
+        want = path_join(f.vol, "a/b/c");
+        cr_assert_str_eq(got, want);
+        struct stat st;
+        cr_assert_eq(stat(want, &st), 0);
+        cr_assert(S_ISDIR(st.st_mode));
+        /* A symlink that stays inside is followed; the result has no symlink left. */
+        plant_symlink(&f, "in", "a/b");
+        cr_assert_eq(path_resolve_beneath(f.vol, "in/c", false, &via, &e), 0, "%s", qerr_msg(e));
+        cr_assert_str_eq(via, want);
+        beneath_done(&f);
+}
+
+Test(ns, resolve_beneath_refuses_escapes)
+{
+        struct beneath_fx f;
+        beneath_setup(&f);
+        _cleanup_free_ char *abs_target = path_join(f.outside, "");
+        plant_symlink(&f, "up", "../outside");
+        plant_symlink(&f, "abs", abs_target);
+        plant_symlink(&f, "root", "/");
+        static const struct {
+                const char *rel;
+                int code;
+        } cases[] = {
+                { "up/made", -EPERM },         { "up/deeper/made", -EPERM },
+                { "abs/made", -EPERM },        { "root/tmp", -EPERM },
+                { "../outside/made", -EPERM }, { "a/../../outside/made", -EPERM },
+                { "/tmp", -EINVAL },           { "up", -EPERM },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char *got = NULL;
+                _cleanup_qerr_ struct qerr *e = NULL;
+                int r = path_resolve_beneath(f.vol, cases[i].rel, true, &got, &e);
+                cr_expect_eq(r, cases[i].code, "'%s': %d (%s)", cases[i].rel, r, qerr_msg(e));
+                cr_expect_null(got, "'%s' resolved to '%s'", cases[i].rel, got);
+                free(got);
+        }
+        /* Nothing was made outside the volume, not even a directory on the way. */
+        _cleanup_(closedirp) DIR *d = opendir(f.outside);
+        cr_assert_not_null(d);
+        for (struct dirent *de; (de = readdir(d));)
+                cr_expect(strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0,
+                          "'%s' was made outside the volume", de->d_name);
+        cr_expect_eq(access("/tmp/made", F_OK), -1);
+        char *missing = NULL;
+        cr_expect_eq(path_resolve_beneath(f.vol, "no/such", false, &missing, NULL), -ENOENT);
+        beneath_done(&f);
 }

@@ -102,7 +102,7 @@ Test(qoslet_pull_root, runs_an_image_pulled_from_the_registry)
                                                   "$(cat /etc/group | wc -l)']\n",
                                reg.addr),
                       0);
-        _cleanup_free_ char *err = run(body, 0);
+        _cleanup_free_ _unused_ char *err = run(body, 0);
         expect_output("a", "pulled-and-ran 2\n");
         _cleanup_free_ char *list = qosctl(0, "images");
         cr_expect(strstr(list, "/busybox:1.35"), "%s", list);
@@ -157,7 +157,7 @@ Test(qoslet_pull_root, three_layers_with_whiteouts)
                                                  "    command: [sh, -c, '" PROBE_FILES "']\n",
                                reg.addr),
                       0);
-        _cleanup_free_ char *err = run(body, 0);
+        _cleanup_free_ _unused_ char *err = run(body, 0);
         expect_output("a", PROBE_WANT);
         _cleanup_free_ char *layers = path_join(q.root, "layers/sha256");
         cr_expect_eq(test_sh("test $(ls %s | wc -l) = 3", layers), 0, "three layers unpacked");
@@ -174,7 +174,7 @@ Test(qoslet_pull_root, imports_a_skopeo_oci_archive_and_runs_it)
                 0);
         _cleanup_free_ char *out = qosctl(0, "import %s example.com/imported/arch:2", archive);
         cr_expect(strstr(out, "imported example.com/imported/arch:2"), "%s", out);
-        _cleanup_free_ char *err = run(
+        _cleanup_free_ _unused_ char *err = run(
                 POD_HEAD("imported") "  restartPolicy: Never\n  containers:\n"
                                      "  - name: a\n    image: example.com/imported/arch:2\n"
                                      "    imagePullPolicy: Never\n"
@@ -388,7 +388,7 @@ Test(qoslet_pull_root, rmi_removes_a_name_and_what_only_it_used)
         cr_expect_neq(access(ingest, F_OK), 0);
         cr_expect_neq(access(tmpdir, F_OK), 0);
         /* What is left still runs. */
-        _cleanup_free_ char *err = run(
+        _cleanup_free_ _unused_ char *err = run(
                 POD_HEAD("left") "  restartPolicy: Never\n  containers:\n"
                                  "  - name: a\n    image: " USED "\n"
                                  "    imagePullPolicy: Never\n"

@@ -146,7 +146,12 @@ Test(qoslet_sec_root, masked_and_read_only_paths)
                 "if [ ! -e /proc/sysrq-trigger ]; then echo sysrq=absent; "
                 "elif [ \"$PRIV\" = 1 ]; then echo sysrq=untried; "
                 "elif echo h 2>/dev/null >/proc/sysrq-trigger; then echo sysrq=written; "
-                "else echo sysrq=refused; fi'";
+                "else echo sysrq=refused; fi; "
+                /* kernel.shm_rmid_forced belongs to the pod's own IPC namespace: a privileged
+                 * write there leaves the host's value alone */
+                "if echo 1 2>/dev/null >/proc/sys/kernel/shm_rmid_forced; then echo "
+                "procsys=written; "
+                "else echo procsys=refused; fi'";
         _cleanup_free_ char *body = NULL;
         cr_assert(asprintf(&body,
                            "  containers:\n"
@@ -161,19 +166,25 @@ Test(qoslet_sec_root, masked_and_read_only_paths)
         cr_assert_not_null(priv);
         cr_expect(strstr(def, "timer_list=0 keys=0\n"), "%s", def);
         cr_expect(strstr(def, "sysrq=refused") || strstr(def, "sysrq=absent"), "%s", def);
+        cr_expect(strstr(def, "procsys=refused"), "/proc/sys is read-only: %s", def);
         /* A privileged container sees them: the masks above are the runtime's. */
         cr_expect(!strstr(priv, "timer_list=0 "), "%s", priv);
+        cr_expect(strstr(priv, "procsys=written"), "privileged writes /proc/sys: %s", priv);
 }
 
 Test(qoslet_sec_root, read_only_rootfs_and_no_new_privs)
 {
         const char *script = "[sh, -c, 'touch /x 2>/dev/null && echo rootfs=rw || echo "
-                             "rootfs=ro; grep NoNewPrivs /proc/self/status']";
+                             "rootfs=ro; touch /scratch/x && echo emptydir=rw; "
+                             "grep NoNewPrivs /proc/self/status']";
         _cleanup_free_ char *body = NULL;
         cr_assert(asprintf(&body,
+                           "  volumes: [{name: scratch, emptyDir: {}}]\n"
                            "  containers:\n"
-                           "  - {name: def, image: IMG, command: %s}\n"
+                           "  - name: def\n    image: IMG\n    command: %s\n"
+                           "    volumeMounts: [{name: scratch, mountPath: /scratch}]\n"
                            "  - name: locked\n    image: IMG\n    command: %s\n"
+                           "    volumeMounts: [{name: scratch, mountPath: /scratch}]\n"
                            "    securityContext:\n"
                            "      readOnlyRootFilesystem: true\n"
                            "      allowPrivilegeEscalation: false\n",
@@ -183,8 +194,8 @@ Test(qoslet_sec_root, read_only_rootfs_and_no_new_privs)
                             *locked = qrun_output(&q, "locked", 0);
         cr_assert_not_null(def);
         cr_assert_not_null(locked);
-        cr_expect(strstr(def, "rootfs=rw\nNoNewPrivs:\t0\n"), "%s", def);
-        cr_expect(strstr(locked, "rootfs=ro\nNoNewPrivs:\t1\n"), "%s", locked);
+        cr_expect(strstr(def, "rootfs=rw\nemptydir=rw\nNoNewPrivs:\t0\n"), "%s", def);
+        cr_expect(strstr(locked, "rootfs=ro\nemptydir=rw\nNoNewPrivs:\t1\n"), "%s", locked);
 }
 
 Test(qoslet_sec_root, users_and_groups)
@@ -264,4 +275,28 @@ Test(qoslet_sec_root, unsafe_sysctl_refused)
                                                "  - {name: a, image: IMG, command: [\"true\"]}\n");
         cr_expect(strstr(err, "CreateContainerConfigError: forbidden sysctl 'net.core.somaxconn'"),
                   "%s", err);
+}
+
+Test(qoslet_sec_root, run_as_non_root_refuses_named_user_and_uid_0)
+{
+        qrun_busybox_image(&q, "example.com/qoslet/named:1", "{\"User\": \"app\"}");
+        _cleanup_free_ char *err = run_refused(
+                "named", "  securityContext: {runAsNonRoot: true}\n"
+                         "  containers:\n"
+                         "  - name: a\n    image: example.com/qoslet/named:1\n"
+                         "    command: [id]\n");
+        cr_expect(strstr(err, "CreateContainerConfigError: container has runAsNonRoot and image "
+                              "has non-numeric user (app), cannot verify user is non-root"),
+                  "%s", err);
+        cr_expect_null(qrun_output(&q, "a", 0), "the container never ran");
+
+        _cleanup_free_ char *err0 = run_refused("uid0", "  securityContext: {runAsNonRoot: true}\n"
+                                                        "  containers:\n"
+                                                        "  - name: b\n    image: IMG\n"
+                                                        "    command: [id]\n"
+                                                        "    securityContext: {runAsUser: 0}\n");
+        cr_expect(strstr(err0, "CreateContainerConfigError: container's runAsUser breaks non-root "
+                               "policy"),
+                  "%s", err0);
+        cr_expect_null(qrun_output(&q, "b", 0), "the container never ran");
 }

@@ -631,6 +631,46 @@ Test(runtime_root, pod_volumes_init_container_env)
         cr_expect_null(strstr(mi, dir), "no mount left under '%s'", dir);
 }
 
+/* A subPath whose way leads through a symlink out of the volume (a container may plant one
+ * in a shared volume) is refused, and nothing is made outside on the way; one that stays
+ * inside is made and mounted. */
+Test(runtime_root, pod_sub_path_stays_in_its_volume)
+{
+        _cleanup_free_ char *vol = path_join(dir, "hostvol"), *outside = path_join(dir, "outside");
+        _cleanup_free_ char *esc = path_join(vol, "esc"), *made = path_join(outside, "made");
+        cr_assert_eq(mkdir_p(vol, 0755, NULL), 0);
+        cr_assert_eq(mkdir_p(outside, 0755, NULL), 0);
+        cr_assert_eq(symlink("../outside", esc), 0);
+        static const char *const subs[] = { "ok/deeper", "esc/made" };
+        for (size_t i = 0; i < ELEMENTSOF(subs); i++) {
+                _cleanup_pod_ struct pod *p = make_pod("subp", 1);
+                add_volume(p, VOLUME_HOST_PATH, "hv");
+                p->spec.volumes[0].host_path = strdup(vol);
+                p->spec.volumes[0].host_path_type = strdup("Directory");
+                struct container *c = &p->spec.containers[0];
+                set_container(c, "c", "echo in > /data/f && " LOOP_UNTIL_TERM_ECHO("up"));
+                add_mount(c, "hv", "/data", false);
+                c->volume_mounts[0].sub_path = strdup(subs[i]);
+                if (i == 0) {
+                        struct pod_runtime *pr = pod_start(p);
+                        free(pod_log_wait(pr, "c", 1));
+                        _cleanup_free_ char *f = path_join(vol, "ok/deeper/f");
+                        cr_expect_eq(access(f, F_OK), 0, "the subPath was not mounted");
+                        pod_done(pr);
+                        continue;
+                }
+                struct pod_runtime_config cfg = pod_config();
+                struct pod_runtime *pr = NULL;
+                _cleanup_qerr_ struct qerr *e = NULL;
+                int r = pod_runtime_start(p, &cfg, &pr, &e);
+                if (r == 0)
+                        pod_done(pr);
+                cr_expect_lt(r, 0, "subPath '%s' was accepted", subs[i]);
+                cr_expect(strstr(qerr_msg(e), "leaves"), "%s", qerr_msg(e));
+                cr_expect_neq(access(made, F_OK), 0, "'%s' was made outside the volume", made);
+        }
+}
+
 Test(runtime_root, pod_host_path_type_mismatch_fails_clean)
 {
         _cleanup_pod_ struct pod *p = make_pod("bad", 1);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "basic/strbuf.h"
+#include "image/fsutil.h"
 #include "runtime/crilog.h"
 #include "runtime/cspec.h"
 #include "runtime/exitrec.h"
@@ -262,6 +263,8 @@ Test(runtime, cri_log_rotates_and_prunes, .fini = log_dir_remove)
         struct stat st;
         cr_assert_eq(stat(path, &st), 0);
         cr_assert_eq(st.st_size, 2 * line, "size %lld", (long long)st.st_size);
+        /* Container logs are not for everyone: 0640, as containerd makes them. */
+        cr_assert_eq(st.st_mode & 07777, 0640, "log mode %o", st.st_mode & 07777);
 }
 
 Test(runtime, cspec_round_trip)
@@ -438,6 +441,22 @@ Test(runtime, exit_record_round_trip)
         ok.exit_code = 0;
         cr_expect_str_eq(exit_record_reason(&ok), "Completed");
         cr_expect_lt(exit_record_parse("pid 1\n", &p, NULL), 0);
+}
+
+Test(runtime, exit_record_file_is_private)
+{
+        char dir[] = "/tmp/qoslet-test-exits-XXXXXX";
+        cr_assert_not_null(mkdtemp(dir));
+        struct exit_record r = { .pid = 7, .finished_at = { 1475713030, 0 } };
+        exit_record_set_status(&r, 0);
+        _cleanup_qerr_ struct qerr *e = NULL;
+        cr_assert_eq(exit_record_write(dir, "app", 2, &r, &e), 0, "%s", qerr_msg(e));
+        char path[128];
+        snprintf(path, sizeof(path), "%s/app.2", dir);
+        struct stat st;
+        cr_assert_eq(stat(path, &st), 0);
+        cr_expect_eq(st.st_mode & 07777, 0600, "exit record mode %o", st.st_mode & 07777);
+        cr_assert_eq(rm_rf(dir, NULL), 0);
 }
 
 Test(runtime, stop_signal_names)

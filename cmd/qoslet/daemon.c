@@ -219,6 +219,7 @@ struct settings {
         char *runtime, *manifest_path, *manifest_url, *node_name, *node_ip;
         char *root_dir, *run_dir, *address, *log_dir, *shim;
         char **url_headers; /* borrowed from args or config */
+        char **insecure_registries; /* the flags', then the config file's; owned */
         int64_t read_only_port, file_check_s, http_check_s;
         struct node_info info;
         bool strict;
@@ -236,6 +237,7 @@ static void settings_done(struct settings *s)
         free(s->address);
         free(s->log_dir);
         free(s->shim);
+        strv_free(s->insecure_registries);
         node_info_done(&s->info);
 }
 
@@ -370,6 +372,12 @@ static int resolve(const struct args *a, const struct qoslet_config *cfg, struct
         s->address = pick(a->address, NULL, "127.0.0.1");
         s->url_headers = a->url_headers ? a->url_headers : cfg->static_pod_url_headers;
         s->strict = a->strict;
+        STRV_FOREACH (h, a->insecure_registries)
+                if (strv_push(&s->insecure_registries, *h) < 0)
+                        return -ENOMEM;
+        STRV_FOREACH (h, cfg->insecure_registries)
+                if (strv_push(&s->insecure_registries, *h) < 0)
+                        return -ENOMEM;
         if (!s->node_name || !s->node_ip || !s->root_dir || !s->run_dir || !s->address ||
             !s->log_dir || (a->shim && !s->shim))
                 return -ENOMEM;
@@ -567,6 +575,7 @@ static int start_node(const struct settings *s, struct daemon_ctx *d,
                 .log_dir = s->log_dir,
                 .shim_path = s->shim,
                 .host_ip = s->node_ip,
+                .insecure_registries = s->insecure_registries,
                 .info = &s->info,
                 .manifest_path = s->manifest_path,
                 .file_check_frequency_usec = (uint64_t)s->file_check_s * 1000000,

@@ -259,26 +259,16 @@ static int start_message(struct cg_manager *m, const char *unit, const char *par
         return 0;
 }
 
-static int start_unit(struct cg_manager *m, const char *path, const struct cg_values *v, pid_t pid,
-                      struct qerr **err)
+static int unit_call(struct cg_manager *m, const char *method, const char *unit, char **ret_job,
+                     struct qerr **err);
+
+/* Waits for the job of a StartTransientUnit reply; the unit must be active then. */
+static int finish_start(struct cg_manager *m, const char *unit, sd_bus_message *reply,
+                        struct qerr **err)
 {
-        _cleanup_free_ char *unit = NULL, *parent = NULL, *state = NULL;
-        int r = cg_systemd_unit_of(path, &unit, &parent, err);
-        if (r < 0)
-                return r;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL, *reply = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-        r = start_message(m, unit, parent, v, pid, &msg);
-        if (r < 0)
-                return qerr_set(err, r == -ENOMEM ? ENOMEM : EINVAL,
-                                "build properties of unit '%s'", unit);
-        r = sd_bus_call(m->bus, msg, 0, &e, &reply);
-        if (r < 0 && sd_bus_error_has_name(&e, "org.freedesktop.systemd1.UnitExists"))
-                return set_properties(m, unit, v, err);
-        if (r < 0)
-                return bus_error(err, r, &e, "start unit", unit);
+        _cleanup_free_ char *state = NULL;
         const char *job;
-        r = sd_bus_message_read(reply, "o", &job);
+        int r = sd_bus_message_read(reply, "o", &job);
         if (r < 0)
                 return bus_error(err, r, NULL, "read job of unit", unit);
         r = wait_job(m->bus, job, unit, err);
@@ -289,6 +279,52 @@ static int start_unit(struct cg_manager *m, const char *path, const struct cg_va
         if (strcmp(state, "active") != 0)
                 return qerr_set(err, EIO, "start unit '%s': it is %s", unit, state);
         return 0;
+}
+
+static int restart_scope(struct cg_manager *m, const char *unit, sd_bus_message *msg,
+                         struct qerr **err)
+{
+        struct cg_backoff b;
+        cg_backoff_init(&b, SD_JOB_TIMEOUT_US);
+        do {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+                _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+                (void)unit_call(m, "ResetFailedUnit", unit, NULL, NULL);
+                int r = sd_bus_message_rewind(msg, true);
+                if (r >= 0)
+                        r = sd_bus_call(m->bus, msg, 0, &e, &reply);
+                if (r >= 0)
+                        return finish_start(m, unit, reply, err);
+                if (!sd_bus_error_has_name(&e, "org.freedesktop.systemd1.UnitExists"))
+                        return bus_error(err, r, &e, "start unit", unit);
+        } while (cg_backoff_wait(&b));
+        return qerr_set(err, EEXIST, "start unit '%s': an old unit of that name stays", unit);
+}
+
+static int start_unit(struct cg_manager *m, const char *path, const struct cg_values *v, pid_t pid,
+                      struct qerr **err)
+{
+        _cleanup_free_ char *unit = NULL, *parent = NULL;
+        int r = cg_systemd_unit_of(path, &unit, &parent, err);
+        if (r < 0)
+                return r;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL, *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        r = start_message(m, unit, parent, v, pid, &msg);
+        if (r < 0)
+                return qerr_set(err, r == -ENOMEM ? ENOMEM : EINVAL,
+                                "build properties of unit '%s'", unit);
+        r = sd_bus_call(m->bus, msg, 0, &e, &reply);
+        if (r < 0 && sd_bus_error_has_name(&e, "org.freedesktop.systemd1.UnitExists")) {
+                /* A scope of that name whose processes are gone (a container restarted) is
+                 * still loaded until systemd collects it: start anew once it has. */
+                if (pid > 0 && !m->fs->exists(m, path))
+                        return restart_scope(m, unit, msg, err);
+                return set_properties(m, unit, v, err);
+        }
+        if (r < 0)
+                return bus_error(err, r, &e, "start unit", unit);
+        return finish_start(m, unit, reply, err);
 }
 
 static int sd_create(struct cg_manager *m, const char *path, const struct cg_values *v, pid_t pid,

@@ -152,6 +152,12 @@ static int v2_stats(struct cg_manager *m, const char *path, struct cg_stats *ret
         if (r >= 0)
                 r = cg_read_u64_optional(dir, "pids.current", &ret->pids_current, err);
         ret->cpu_usage_ns = usage_us * 1000;
+        /* A file read as missing (zeros) or dead (ENODEV) because the cgroup went away while
+         * it was read, as systemd removes a scope with its last process: no stats, not zeros. */
+        if ((r >= 0 || r == -ENODEV) && stat(dir, &sb) < 0) {
+                qerr_free(err ? TAKE_PTR(*err) : NULL);
+                return qerr_set_errno(err, errno, "open '%s'", dir);
+        }
         return r < 0 ? r : 0;
 }
 

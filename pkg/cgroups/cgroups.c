@@ -309,9 +309,16 @@ int cg_destroy(struct cg_manager *m, const char *cgroupfs_path, const char *syst
         int exists = m->ops->exists(m, path);
         if (exists) {
                 /* Read first: OOM counts are gone with the cgroup. */
-                r = m->ops->stats(m, path, &st, err);
-                if (r < 0 && r != -ENOENT)
+                _cleanup_qerr_ struct qerr *e = NULL;
+                r = m->ops->stats(m, path, &st, &e);
+                if (r < 0 && r != -ENOENT) {
+                        if (err && !*err)
+                                *err = TAKE_PTR(e);
                         return cg_wrap(r, err, "destroy cgroup '%s'", path);
+                }
+                /* Gone meanwhile (systemd removes a scope with its last process). */
+                if (r == -ENOENT)
+                        exists = 0;
                 r = m->ops->kill(m, path, err);
                 if (r < 0)
                         return cg_wrap(r, err, "destroy cgroup '%s'", path);

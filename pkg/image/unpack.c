@@ -357,9 +357,13 @@ static int extract_special(struct unpack *u, struct archive_entry *e, int pfd, c
                            const char *path, struct qerr **err)
 {
         mode_t type = archive_entry_filetype(e);
+        const char *target = archive_entry_symlink(e);
         int r;
+        /* A tar header may leave the link name empty; there is no symlink to nowhere. */
+        if (type == AE_IFLNK && (!target || !*target))
+                return qerr_set(err, EILSEQ, "symlink '%s' has no target", path);
         if (type == AE_IFLNK)
-                r = symlinkat(archive_entry_symlink(e), pfd, name);
+                r = symlinkat(target, pfd, name);
         else
                 r = mknodat(pfd, name, type | archive_entry_perm(e), archive_entry_rdev(e));
         if (r < 0)

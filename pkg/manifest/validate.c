@@ -44,25 +44,14 @@ bool is_dns1123_subdomain(const char *s)
         }
 }
 
-static bool is_uuid(const char *s)
-{
-        if (strlen(s) != 36)
-                return false;
-        for (size_t i = 0; i < 36; i++) {
-                bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-                if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
-                        return false;
-        }
-        return true;
-}
-
-/* The UID becomes part of cgroup and state paths, so it is held to a path-safe form. */
+/* The UID becomes part of cgroup and state paths, so it is held to a path-safe form. A
+ * lowercase UUID is of that form; an upper-case one is refused, as the state directory
+ * (pkg/node/state.c) refuses it: a pod whose state could not be kept would not be adopted
+ * after a restart. */
 bool is_valid_pod_uid(const char *s)
 {
         if (!s || !*s)
                 return false;
-        if (is_uuid(s))
-                return true;
         size_t n = strlen(s);
         if (n > 64)
                 return false;
@@ -585,7 +574,7 @@ static void check_metadata(struct dctx *c, const struct pod *p)
                 size_t m2 = dctx_push_key(c, "uid");
                 dctx_error_pos(c, p->metadata.pos,
                                "invalid uid \"%s\": must be a UUID or 1 to 64 characters of "
-                               "[a-z0-9-]",
+                               "[a-z0-9-], all lowercase",
                                p->metadata.uid);
                 dctx_pop(c, m2);
         }

@@ -275,7 +275,8 @@ static void start_pod(struct npod *p)
 {
         struct node_runtime *rt = p->node->rt;
         _cleanup_qerr_ struct qerr *e = NULL;
-        if (rt->ops->start_pod(rt->data, p->src->pod, &p->plan, &e) < 0) {
+        int r = rt->ops->start_pod(rt->data, p->src->pod, &p->plan, &e);
+        if (r < 0) {
                 _cleanup_free_ char *m = NULL;
                 set_error(p, "FailedStart",
                           asprintf(&m, "start pod: %s", qerr_msg(e)) < 0 ? "start pod" : m);
@@ -286,11 +287,12 @@ static void start_pod(struct npod *p)
         p->error = NULL;
         p->started = true;
         _cleanup_free_ char *m = NULL;
-        if (asprintf(&m, "started by runtime '%s'; QoS class %s, cgroup '%s'", rt->ops->name,
-                     qos_class_to_string(p->plan.qos),
+        /* a pod that kept running across a restart of the daemon was adopted, not started */
+        if (asprintf(&m, "%s by runtime '%s'; QoS class %s, cgroup '%s'",
+                     r > 0 ? "adopted" : "started", rt->ops->name, qos_class_to_string(p->plan.qos),
                      p->node->info->driver == CGROUP_DRIVER_SYSTEMD ? p->plan.systemd
                                                                     : p->plan.cgroupfs) >= 0)
-                pod_emit(p, NODE_EVENT_NORMAL, "Started", m);
+                pod_emit(p, NODE_EVENT_NORMAL, r > 0 ? "Adopted" : "Started", m);
 }
 
 static int64_t grace_of(const struct npod *p)
@@ -808,6 +810,7 @@ int node_new(sd_event *event, const struct node_options *o, const struct node_ca
                                        .log_dir = o->log_dir,
                                        .shim_path = o->shim_path,
                                        .host_ip = o->host_ip,
+                                       .insecure_registries = o->insecure_registries,
                                        .info = o->info,
                                        .manifest = &n->mopts,
                                        .pod_changed = on_pod_changed,

@@ -23,6 +23,9 @@ struct node_options {
         const char *log_dir; /* handed to the runtime: container logs; NULL: its default */
         const char *shim_path; /* handed to the runtime; NULL: its default */
         const char *host_ip; /* status.hostIP; NULL: none */
+        /* handed to the runtime for image pulls: registries reached over plain HTTP;
+         * NULL-terminated or NULL, borrowed, must outlive the node */
+        char *const *insecure_registries;
         const struct node_info *info; /* for the plan; borrowed, must outlive the node */
         const char *manifest_path; /* NULL: no directory source */
         uint64_t file_check_frequency_usec;

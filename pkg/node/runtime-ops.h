@@ -67,7 +67,9 @@ struct pod_runtime_ops {
         const char *name; /* "none", "shim", ... as --runtime takes it */
         /* Creates what the pod needs (cgroups, sandbox) and starts its containers in the
          * kubelet's order: init containers one by one, sidecars, then regular containers.
-         * Idempotent: called again for a pod that exists, it does nothing. */
+         * Idempotent: called again for a pod that exists, it does nothing. Returns 1 when
+         * the pod was still running from an earlier daemon and was taken over as it runs
+         * (adopted), 0 when it was started (or is starting). */
         int (*start_pod)(void *data, const struct pod *pod, const struct pod_plan *plan,
                          struct qerr **err);
         /* Starts one container of a running pod again, after the node decided that its
@@ -97,6 +99,9 @@ struct pod_runtime_env {
         const char *log_dir; /* container logs; NULL: /var/log/pods */
         const char *shim_path; /* NULL: next to the running program */
         const char *host_ip;
+        /* Registries pulled from over plain HTTP ("host[:port]"); NULL-terminated, or NULL.
+         * Borrowed, like info: must outlive the runtime. */
+        char *const *insecure_registries;
         const struct node_info *info; /* cgroup root and driver, for the plan */
         const struct manifest_options *manifest; /* to decode the manifests kept in state */
         /* Called from the event loop when something of the pod changed. */

@@ -79,6 +79,7 @@ struct rshim {
         sd_event *event;
         char *root_dir, *run_dir, *log_dir, *shim_path, *host_ip;
         const struct node_info *info;
+        struct registry_opts registry; /* its insecure list is the env's, borrowed */
         const struct manifest_options *mopts;
         void (*pod_changed)(const char *uid, void *userdata);
         void *userdata;
@@ -283,7 +284,8 @@ static int spod_bind(struct spod *sp, struct qerr **err)
                                                .log_dir = rt->log_dir,
                                                .shim_path = rt->shim_path,
                                                .node_ip = rt->host_ip,
-                                               .cgroups = &sp->ops };
+                                               .cgroups = &sp->ops,
+                                               .registry = &rt->registry };
         return 0;
 }
 
@@ -437,7 +439,7 @@ static int shim_start_pod(void *data, const struct pod *pod, const struct pod_pl
                 r = pod_runtime_adopt(sp->pod, &sp->cfg, sp->adopted_shim, &sp->pr, err);
                 if (r >= 0)
                         sp->state = SPOD_RUNNING;
-                return r;
+                return r < 0 ? r : 1;
         }
         sp->clean_first = adopted;
         if (r >= 0)
@@ -661,6 +663,33 @@ static int fill_container(const struct spod *sp, const struct container *c,
         return 0;
 }
 
+/* Whether a start error names the container ("container 'NAME': "). */
+static bool error_names(const char *msg, const char *name)
+{
+        _cleanup_free_ char *needle = NULL;
+        return msg && asprintf(&needle, "container '%s': ", name) >= 0 && strstr(msg, needle);
+}
+
+/* The kubelet's reason for a container of a pod whose start failed: the one the error carries
+ * (ErrImagePull, ...) for the container it names, or for all when it names none; otherwise
+ * RunContainerError, since none of the pod's containers runs. */
+static const char *failed_reason(const struct spod *sp, const struct pod_spec *s, const char *name)
+{
+        const char *why = pod_runtime_error_reason(sp->error);
+        if (!why)
+                return "RunContainerError";
+        if (error_names(sp->error, name))
+                return why;
+        for (size_t i = 0; i < s->n_init_containers + s->n_containers; i++) {
+                const struct container *c = i < s->n_init_containers
+                                                    ? &s->init_containers[i]
+                                                    : &s->containers[i - s->n_init_containers];
+                if (error_names(sp->error, c->name))
+                        return "RunContainerError";
+        }
+        return why;
+}
+
 static int failed_status(struct spod *sp, struct runtime_pod_status *ret, struct qerr **err)
 {
         const struct pod_spec *s = &sp->pod->spec;
@@ -676,7 +705,7 @@ static int failed_status(struct spod *sp, struct runtime_pod_status *ret, struct
                 st.containers[i] = (struct runtime_container){
                         .name = strdup(c->name),
                         .state = RUNTIME_CONTAINER_CREATED,
-                        .error_reason = strdup("RunContainerError"),
+                        .error_reason = strdup(failed_reason(sp, s, c->name)),
                         .error_message = strdup(sp->error ? sp->error : "start failed"),
                 };
                 st.n_containers = i + 1;
@@ -843,6 +872,7 @@ int runtime_shim_new(const struct pod_runtime_env *env, struct node_runtime **re
         p->data = rt;
         rt->event = env->event;
         rt->info = env->info;
+        rt->registry = (struct registry_opts){ .insecure_registries = env->insecure_registries };
         rt->mopts = env->manifest;
         rt->pod_changed = env->pod_changed;
         rt->userdata = env->userdata;

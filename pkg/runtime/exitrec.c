@@ -100,7 +100,7 @@ int exit_record_write(const char *dir, const char *name, unsigned attempt,
         _cleanup_free_ char *text = exit_record_format(r);
         if (!path || !text)
                 return qerr_set(err, ENOMEM, "write exit record of '%s'", name);
-        return write_file_atomic(path, text, strlen(text), 0644, err);
+        return write_file_atomic(path, text, strlen(text), 0600, err);
 }
 
 int exit_record_read(const char *dir, const char *name, unsigned attempt, struct exit_record *ret,

@@ -10,13 +10,16 @@
  * for the pod's shim, so that the pod cgroup itself holds no process (cgroup v2 allows
  * processes only in leaves once controllers are enabled for children).
  *
- * Under the systemd driver a container cgroup would be a scope, and systemd starts a scope
- * only around a running process; the shim creates the process, so containers and the shim
- * then go into the pod slice itself. */
+ * Under the systemd driver each container and the shim get a scope of their own in the pod
+ * slice ("qoslet-<pod uid>-<name>.scope"); see scope_apply in podcg.c for how a scope is
+ * started before its process exists. */
 
 /* Name of the shim's leaf below the pod cgroup. '_' cannot occur in a container name (a DNS
  * label), so it never clashes with a container's cgroup. */
 #define PODCG_SHIM_LEAF "qoslet_shim"
+
+/* How long a new scope's holder process waits for the process the scope is for (ms). */
+#define PODCG_HOLD_MS 120000
 
 /* The tiers, created (parents first) or updated with these values. The values of a tier that
  * has pods are written before a pod is added to it and after one leaves (the kubelet's order:
