@@ -417,41 +417,6 @@ static int pick_runtime(const char *name, int (**ret)(const struct pod_runtime_e
         return -EINVAL;
 }
 
-/* The lock file in the root dir: one daemon (or `qoslet run`) per root dir. The fd stays open
- * while the daemon runs; the kernel drops the lock when it exits. */
-static int take_lock(const char *root_dir)
-{
-        _cleanup_free_ char *path = NULL;
-        if (asprintf(&path, "%s/qoslet.lock", root_dir) < 0)
-                return -ENOMEM;
-        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0) {
-                log_error("open lock file '%s': %m", path);
-                return -errno;
-        }
-        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-                int saved = errno;
-                char pid[32] = "";
-                ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
-                pid[n > 0 ? n : 0] = 0;
-                pid[strcspn(pid, "\n")] = 0;
-                if (saved == EWOULDBLOCK)
-                        log_error("another qoslet (pid %s) holds '%s': only one daemon or "
-                                  "'qoslet run' may use a root dir; stop it or pass another "
-                                  "--root-dir",
-                                  pid[0] ? pid : "unknown", path);
-                else
-                        log_error("lock '%s': %s", path, strerror(saved));
-                (void)close(fd);
-                return -saved;
-        }
-        char pid[32];
-        int len = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-        if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)len, 0) != len)
-                log_warning("write pid into '%s': %m, ignoring", path);
-        return fd;
-}
-
 struct daemon_ctx {
         sd_event *event;
         struct server *server;
@@ -601,9 +566,10 @@ static int run(const struct settings *s, int (*runtime_new)(const struct pod_run
 {
         if (make_dirs(s) < 0)
                 return 1;
-        _cleanup_close_ int lock = take_lock(s->root_dir);
-        if (lock < 0)
-                return 1;
+        _cleanup_close_ int lock = -1;
+        _cleanup_qerr_ struct qerr *lock_err = NULL;
+        if (root_lock_take(s->root_dir, true, &lock, &lock_err) < 0)
+                return log_error("%s", qerr_msg(lock_err)), 1;
         struct daemon_ctx d = { 0 };
         int r = setup_loop(&d.event);
         if (r < 0) {

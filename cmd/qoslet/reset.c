@@ -70,34 +70,6 @@ static int parse_reset_args(int argc, char **argv, struct reset_args *a)
         return optind == argc ? 0 : -EINVAL;
 }
 
-/* The lock of the root dir, so that no daemon restarts what is being removed. A root dir
- * without a lock file has never had a daemon: nothing to take. */
-static int reset_lock(const char *root_dir, int *ret_fd, struct qerr **err)
-{
-        _cleanup_free_ char *p = path_join(root_dir, "qoslet.lock");
-        if (!p)
-                return qerr_set(err, ENOMEM, "lock");
-        int fd = open(p, O_RDWR | O_CLOEXEC);
-        if (fd < 0 && errno == ENOENT) {
-                *ret_fd = -1;
-                return 0;
-        }
-        if (fd < 0)
-                return qerr_set_errno(err, errno, "open '%s'", p);
-        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-                int e = errno;
-                close(fd);
-                if (e == EWOULDBLOCK)
-                        return qerr_set(err, EBUSY,
-                                        "root dir '%s' is in use by a qoslet daemon or 'qoslet "
-                                        "run': stop it first",
-                                        root_dir);
-                return qerr_set_errno(err, e, "lock '%s'", p);
-        }
-        *ret_fd = fd;
-        return 0;
-}
-
 /* The shim's pid from its "status" reply ("shim:PID pause:PID ..."). */
 static pid_t shim_pid_of(const char *reply)
 {
@@ -276,7 +248,7 @@ int qoslet_reset(int argc, char **argv)
                 return log_error("%s", qerr_msg(e)), 1;
         reset_defaults(&a, &conf);
         _cleanup_close_ int lock = -1;
-        if (reset_lock(a.root_dir, &lock, &e) < 0)
+        if (root_lock_take(a.root_dir, false, &lock, &e) < 0)
                 return log_error("%s", qerr_msg(e)), 1;
         unsigned done = 0;
         /* Shims first, so that no container is restarted while its cgroup goes. */

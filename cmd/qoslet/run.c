@@ -136,30 +136,6 @@ static int64_t now_ms(void)
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The root dir is the daemon's or one `qoslet run`'s at a time. */
-static int take_lock(const char *root_dir, int *ret_fd, struct qerr **err)
-{
-        int r = mkdir_p(root_dir, 0700, err);
-        if (r < 0)
-                return r;
-        _cleanup_free_ char *p = path_join(root_dir, "qoslet.lock");
-        int fd = p ? open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
-        if (fd < 0)
-                return qerr_set_errno(err, p ? errno : ENOMEM, "open lock in '%s'", root_dir);
-        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-                int e = errno;
-                close(fd);
-                if (e == EWOULDBLOCK)
-                        return qerr_set(err, EBUSY,
-                                        "root dir '%s' is in use by a qoslet daemon or another "
-                                        "'qoslet run'",
-                                        root_dir);
-                return qerr_set_errno(err, e, "lock '%s'", root_dir);
-        }
-        *ret_fd = fd;
-        return 0;
-}
-
 static struct pod *load_pod(const struct run_args *a, const char *node_name, struct qerr **err)
 {
         struct manifest_options mo = { .node_name = node_name, .strict = a->strict };
@@ -489,7 +465,7 @@ int qoslet_run(int argc, char **argv)
                         return log_error("out of memory"), 1;
         _cleanup_free_ char *node = a.node_name ? strdup(a.node_name) : default_node_name();
         _cleanup_close_ int lock = -1;
-        if (take_lock(a.root_dir, &lock, &e) < 0)
+        if (mkdir_p(a.root_dir, 0700, &e) < 0 || root_lock_take(a.root_dir, true, &lock, &e) < 0)
                 return log_error("%s", qerr_msg(e)), 1;
         _cleanup_pod_ struct pod *p = load_pod(&a, node, &e);
         if (!p)
