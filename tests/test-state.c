@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "basic/fileio.h"
+#include "image/fsutil.h"
 #include "node/state.h"
 
 /* State on disk under a temporary root dir: round trips, modes, unsafe names, removal that
@@ -185,7 +186,7 @@ Test(state, list_skips_foreign_names_and_remove_stays_inside)
         fputs("keep", f);
         fclose(f);
         snprintf(nested, sizeof(nested), "%s/pods/aaa/volumes/cache/deep", root);
-        cr_assert_eq(state_mkdir_p(nested, 0700, NULL), 0);
+        cr_assert_eq(mkdir_p(nested, 0700, NULL), 0);
         snprintf(link, sizeof(link), "%s/pods/aaa/volumes/link", root);
         cr_assert_eq(symlink(outside, link), 0);
         struct qerr *e = NULL;
@@ -203,7 +204,7 @@ Test(state, broken_records_are_reported)
 {
         char dir[200], file[220];
         snprintf(dir, sizeof(dir), "%s/pods/abc", root);
-        cr_assert_eq(state_mkdir_p(dir, 0700, NULL), 0);
+        cr_assert_eq(mkdir_p(dir, 0700, NULL), 0);
         snprintf(file, sizeof(file), "%s/pod.json", dir);
         cr_assert_eq(state_write_atomic(file, "{\"version\": 1, \"uid\": ", 22, 0600, NULL), 0);
         struct pod_record r = { 0 };

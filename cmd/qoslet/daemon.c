@@ -16,6 +16,7 @@
 #include "api/quantity.h"
 #include "basic/log.h"
 #include "config/config.h"
+#include "image/fsutil.h"
 #include "node/node.h"
 #include "node/state.h"
 #include "qoslet.h"
@@ -499,7 +500,7 @@ static int load_config(const char *path, struct qoslet_config *cfg)
 static int make_dirs(const struct settings *s)
 {
         _cleanup_qerr_ struct qerr *e = NULL;
-        if (state_mkdir_p(s->root_dir, 0700, &e) < 0 || state_mkdir_p(s->run_dir, 0700, &e) < 0) {
+        if (mkdir_p(s->root_dir, 0700, &e) < 0 || mkdir_p(s->run_dir, 0700, &e) < 0) {
                 log_error("%s", qerr_msg(e));
                 return -EIO;
         }

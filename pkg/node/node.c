@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "image/fsutil.h"
 #include "node/node.h"
 #include "node/podjson.h"
 #include "node/state.h"
@@ -801,7 +802,7 @@ int node_new(sd_event *event, const struct node_options *o, const struct node_ca
         n->mopts = (struct manifest_options){ .node_name = n->node_name, .strict = o->strict };
         if (!n->node_name || !n->root_dir || (o->host_ip && !n->host_ip))
                 return qerr_set(err, ENOMEM, "create the node");
-        int r = state_mkdir_p(n->root_dir, 0700, err);
+        int r = mkdir_p(n->root_dir, 0700, err);
         if (r < 0)
                 return r;
         struct pod_runtime_env env = { .event = event,

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "basic/fileio.h"
+#include "image/fsutil.h"
 #include "node/state.h"
 
 void pod_record_done(struct pod_record *r)
@@ -50,28 +51,6 @@ bool state_uid_is_safe(const char *uid)
         if (n == 0 || n > 64)
                 return false;
         return strspn(uid, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
-}
-
-int state_mkdir_p(const char *path, mode_t mode, struct qerr **err)
-{
-        _cleanup_free_ char *p = strdup(path);
-        if (!p)
-                return qerr_set(err, ENOMEM, "create '%s'", path);
-        for (char *s = p + 1;; s++) {
-                if (*s != '/' && *s != 0)
-                        continue;
-                char c = *s;
-                *s = 0;
-                if (mkdir(p, mode) < 0 && errno != EEXIST)
-                        return qerr_set_errno(err, errno, "create directory '%s'", p);
-                *s = c;
-                if (!c)
-                        break;
-        }
-        struct stat st;
-        if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
-                return qerr_set(err, ENOTDIR, "create directory '%s': not a directory", path);
-        return 0;
 }
 
 static int write_all(int fd, const char *p, size_t len)
@@ -158,7 +137,7 @@ int state_save_pod(const char *root, const struct pod_record *r, struct qerr **e
         _cleanup_free_ char *dir = pod_dir(root, r->uid), *file = NULL, *man = NULL;
         if (!dir)
                 return qerr_set(err, EINVAL, "save pod: unsafe UID '%s'", r->uid ? r->uid : "");
-        int q = state_mkdir_p(dir, 0700, err);
+        int q = mkdir_p(dir, 0700, err);
         if (q < 0)
                 return q;
         _cleanup_(json_decrefp) json_t *j = record_to_json(r);

@@ -63,4 +63,3 @@ int state_remove_pod(const char *root, const char *uid, struct qerr **err);
 /* Helpers, exposed for the lock file and tests. */
 int state_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
                        struct qerr **err);
-int state_mkdir_p(const char *path, mode_t mode, struct qerr **err);
