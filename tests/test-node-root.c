@@ -68,9 +68,13 @@ Test(node_root, pod_lifecycle_replace_and_delete)
         nt_write_pod("a.yaml", "a", "echo up; exec sleep 7102", NULL);
         bool both = false, new_seen = false;
         for (int i = 0; i < 300 && !new_seen; i++, usleep(100000)) {
-                pid_t a = nt_find_process("sleep", "7101"), b = nt_find_process("sleep", "7102");
-                both |= a > 0 && b > 0;
-                new_seen = b > 0 && a == 0;
+                /* one pgrep, one pass over /proc: two separate looks could see the old pod
+                 * before it ended and the new one after it started, which is no overlap */
+                _cleanup_free_ char *out = NULL;
+                (void)test_run_capture("pgrep -a -x -f 'sleep 710[12]'", &out);
+                bool a = out && strstr(out, "sleep 7101"), b = out && strstr(out, "sleep 7102");
+                both |= a && b;
+                new_seen = b && !a;
         }
         cr_expect(new_seen, "new pod started");
         cr_expect(!both, "old and new pod ran at the same time");
