@@ -322,5 +322,17 @@ static inline bool container_is_sidecar(const struct container *c)
         return c->restart_policy == RESTART_POLICY_ALWAYS;
 }
 
+/* Init containers, then regular ones: index i of pod_spec_n_containers(s). */
+static inline size_t pod_spec_n_containers(const struct pod_spec *s)
+{
+        return s->n_init_containers + s->n_containers;
+}
+
+static inline const struct container *pod_spec_container(const struct pod_spec *s, size_t i)
+{
+        return i < s->n_init_containers ? &s->init_containers[i]
+                                        : &s->containers[i - s->n_init_containers];
+}
+
 const char *restart_policy_to_string(enum restart_policy p);
 const char *pull_policy_to_string(enum pull_policy p);

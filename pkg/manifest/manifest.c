@@ -177,7 +177,12 @@ static void decode_document(struct decode_state *st, const struct ydoc *d, unsig
 int manifest_decode(const char *buf, size_t len, const char *display, const char *source,
                     const struct manifest_options *o, struct pod_list *ret, struct diag_list *diags)
 {
-        struct decode_state st = { .opts = o, .display = display, .source = source, .diags = diags };
+        struct decode_state st = {
+                .opts = o,
+                .display = display,
+                .source = source,
+                .diags = diags,
+        };
         _cleanup_(ystream_freep) struct ystream *s = NULL;
         _cleanup_qerr_ struct qerr *e = NULL;
         unsigned line = 0, col = 0;

@@ -338,10 +338,9 @@ static unsigned restart_exited(struct npod *p, const struct runtime_pod_status *
         unsigned restarted = 0;
         const struct pod_spec *spec = &p->src->pod->spec;
         struct node_runtime *rt = p->node->rt;
-        for (size_t i = 0; i < spec->n_init_containers + spec->n_containers; i++) {
+        for (size_t i = 0; i < pod_spec_n_containers(spec); i++) {
                 bool is_init = i < spec->n_init_containers;
-                const struct container *c = is_init ? &spec->init_containers[i]
-                                                    : &spec->containers[i - spec->n_init_containers];
+                const struct container *c = pod_spec_container(spec, i);
                 const struct runtime_container *rc = runtime_pod_status_find(rs, c->name);
                 if (!rc || rc->state != RUNTIME_CONTAINER_EXITED ||
                     !status_should_restart(spec, c, is_init, rc->exit.exit_code) ||

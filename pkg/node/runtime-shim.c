@@ -680,10 +680,8 @@ static const char *failed_reason(const struct spod *sp, const struct pod_spec *s
                 return "RunContainerError";
         if (error_names(sp->error, name))
                 return why;
-        for (size_t i = 0; i < s->n_init_containers + s->n_containers; i++) {
-                const struct container *c = i < s->n_init_containers
-                                                    ? &s->init_containers[i]
-                                                    : &s->containers[i - s->n_init_containers];
+        for (size_t i = 0; i < pod_spec_n_containers(s); i++) {
+                const struct container *c = pod_spec_container(s, i);
                 if (error_names(sp->error, c->name))
                         return "RunContainerError";
         }
@@ -699,9 +697,7 @@ static int failed_status(struct spod *sp, struct runtime_pod_status *ret, struct
         if (!st.containers)
                 return qerr_set(err, ENOMEM, "status");
         for (size_t i = 0; i < n; i++) {
-                const struct container *c = i < s->n_init_containers
-                                                    ? &s->init_containers[i]
-                                                    : &s->containers[i - s->n_init_containers];
+                const struct container *c = pod_spec_container(s, i);
                 st.containers[i] = (struct runtime_container){
                         .name = strdup(c->name),
                         .state = RUNTIME_CONTAINER_CREATED,

@@ -250,10 +250,9 @@ static int containers_ready_condition(const struct pod_spec *spec,
         _cleanup_(name_lists_done) struct name_lists l = { 0 };
         if (name_lists_alloc(&l, spec->n_init_containers + spec->n_containers) < 0)
                 return -ENOMEM;
-        for (size_t i = 0; i < spec->n_init_containers + spec->n_containers; i++) {
+        for (size_t i = 0; i < pod_spec_n_containers(spec); i++) {
                 bool is_init = i < spec->n_init_containers;
-                const struct container *c = is_init ? &spec->init_containers[i]
-                                                    : &spec->containers[i - spec->n_init_containers];
+                const struct container *c = pod_spec_container(spec, i);
                 if (is_init && !container_is_sidecar(c))
                         continue;
                 const struct container_status *s = is_init ? find_status(init, n_init, c->name)

@@ -760,10 +760,8 @@ static int remove_rootfs_all(struct pod_runtime *pr, struct qerr **err)
 {
         const struct pod_spec *s = &pr->pod->spec;
         int r = 0;
-        for (size_t i = 0; i < s->n_init_containers + s->n_containers; i++) {
-                const struct container *c = i < s->n_init_containers
-                                                    ? &s->init_containers[i]
-                                                    : &s->containers[i - s->n_init_containers];
+        for (size_t i = 0; i < pod_spec_n_containers(s); i++) {
+                const struct container *c = pod_spec_container(s, i);
                 _cleanup_free_ char *dir = NULL;
                 if (asprintf(&dir, "%s/containers/%s", pr->pod_dir, c->name) < 0)
                         return qerr_set(err, ENOMEM, "remove rootfs");
